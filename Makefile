@@ -1,0 +1,37 @@
+# Setup, build, test, demo and benchmarks. Each target installs the system packages it needs
+# when they are missing (apt-get update runs once, only then).
+SWIFT ?= swift
+DEB_PACKAGES := pkg-config libsqlite3-dev libzstd-dev
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps build release test demo bench clean
+
+deps:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing </dev/null; \
+	fi
+
+build: deps
+	$(SWIFT) build --product cairn
+
+release: deps
+	$(SWIFT) build -c release --product cairn
+
+# Builds everything once (the CLI tests run the debug cairn this build makes), then runs
+# XCTest and Swift Testing.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+demo: release
+	./scripts/demo.sh "$$($(SWIFT) build -c release --show-bin-path)/cairn"
+
+bench: deps
+	./bench/run.sh
+
+clean:
+	rm -rf .build

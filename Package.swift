@@ -1,0 +1,34 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Each library module is one layer of docs/architecture.md and imports only the layers beneath it.
+let package = Package(
+    name: "Cairn",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "CairnStore", targets: ["CairnStore"]),
+        .executable(name: "cairn", targets: ["cairn"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
+        .target(
+            name: "CairnStore",
+            dependencies: ["CSQLite", "CZstd", .product(name: "Crypto", package: "swift-crypto")]),
+        .executableTarget(
+            name: "cairn",
+            dependencies: ["CairnStore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "cmd/cairn"),
+        // A child process that writes to a store until it is killed: the crash-safety tests drive it.
+        .executableTarget(name: "cairn-crash-writer", dependencies: ["CairnStore"], path: "Tests/CrashWriter"),
+        .executableTarget(name: "cairn-bench", dependencies: ["CairnStore"], path: "bench/cairn-bench"),
+        .testTarget(name: "CairnStoreTests", dependencies: ["CairnStore", "CSQLite"]),
+        .testTarget(name: "CairnCLITests", dependencies: ["CairnStore"]),
+    ]
+)

@@ -1,0 +1,65 @@
+/// The narrow interface every chunk store implements: chunks by hash, and named refs moved by
+/// compare-and-swap. Sync, versioning and the CLI are written once against it.
+///
+/// Stores keep the *completeness invariant*: a chunk is present only if every chunk it
+/// references is present, and a ref names only a present chunk. So `has(h)` means "h and
+/// everything under h", which sync uses to prune. Stores check this themselves.
+///
+/// Calls are synchronous: a local read costs microseconds. Implementations are safe to call
+/// from several threads.
+public protocol ChunkStore: AnyObject, Sendable {
+    /// The chunk named `hash`, or nil when absent. Throws ``StoreError/corruptChunk(_:reason:)``
+    /// rather than return bytes that do not hash to `hash`.
+    func get(_ hash: Hash) throws -> Chunk?
+    /// The chunks among `hashes` that are present.
+    func getMany(_ hashes: [Hash]) throws -> [Hash: Chunk]
+    func has(_ hash: Hash) throws -> Bool
+    /// The subset of `hashes` that is present.
+    func hasMany(_ hashes: [Hash]) throws -> Set<Hash>
+    /// Writes a batch atomically, refusing it whole (``StoreError/missingReferences(chunk:missing:)``)
+    /// if any chunk references one that is neither present nor in the batch.
+    func put(_ batch: [ChunkWrite]) throws
+
+    /// The chunk a ref names, or nil if there is no such ref.
+    func ref(_ name: String) throws -> Hash?
+    /// Moves `name` from `expected` (nil: the ref must not exist) to `new` (nil: delete it).
+    /// Returns false, changing nothing, when the ref does not currently equal `expected`.
+    /// Throws ``StoreError/refTargetMissing(ref:target:)`` if `new` is not present.
+    func compareAndSwapRef(_ name: String, expected: Hash?, new: Hash?) throws -> Bool
+    /// Every ref whose name starts with `prefix`, sorted by name.
+    func refs(prefix: String) throws -> [(name: String, hash: Hash)]
+
+    func stats() throws -> StoreStats
+    /// Calls `body` with the hash of every stored chunk, in hash order. For fsck and gc.
+    func forEachHash(_ body: (Hash) throws -> Void) throws
+}
+
+extension ChunkStore {
+    /// Ref names are non-empty, printable, and use `/` between namespace and name
+    /// (`heads/main`, `tags/v1`, `remotes/origin/main`, `working/main`).
+    public static func validateRefName(_ name: String) throws {
+        guard !name.isEmpty, name.utf8.count <= 1024,
+              !name.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }),
+              !name.hasPrefix("/"), !name.hasSuffix("/"), !name.contains("//")
+        else { throw StoreError.invalidRefName(name) }
+    }
+
+    /// Checks one batch against the completeness invariant, given a way to ask which
+    /// out-of-batch references are present.
+    static func checkComplete(_ batch: [ChunkWrite], present: ([Hash]) throws -> Set<Hash>) throws {
+        var inBatch = Set<Hash>(minimumCapacity: batch.count)
+        for write in batch {
+            if write.chunk.data.count > Chunk.maxSize { throw StoreError.chunkTooLarge(size: write.chunk.data.count) }
+            inBatch.insert(write.chunk.hash)
+        }
+        var outside = Set<Hash>()
+        for write in batch { for r in write.refs where !inBatch.contains(r) { outside.insert(r) } }
+        guard !outside.isEmpty else { return }
+        let found = try present(Array(outside))
+        guard found.count < outside.count else { return }
+        for write in batch {
+            let missing = write.refs.filter { !inBatch.contains($0) && !found.contains($0) }
+            if !missing.isEmpty { throw StoreError.missingReferences(chunk: write.chunk.hash, missing: missing) }
+        }
+    }
+}

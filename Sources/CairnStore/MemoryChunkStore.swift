@@ -1,0 +1,81 @@
+/// A chunk store in memory, for tests and for apps that want no file.
+public final class MemoryChunkStore: ChunkStore, LocalSettings, @unchecked Sendable {
+    private let lock = Lock()
+    private var chunks: [Hash: Chunk] = [:]
+    private var refTable: [String: Hash] = [:]
+    private var settingTable: [String: String] = [:]
+
+    public init() {}
+
+    public func get(_ hash: Hash) throws -> Chunk? { lock.withLock { chunks[hash] } }
+
+    public func getMany(_ hashes: [Hash]) throws -> [Hash: Chunk] {
+        lock.withLock {
+            var out = [Hash: Chunk](minimumCapacity: hashes.count)
+            for h in hashes { if let c = chunks[h] { out[h] = c } }
+            return out
+        }
+    }
+
+    public func has(_ hash: Hash) throws -> Bool { lock.withLock { chunks[hash] != nil } }
+
+    public func hasMany(_ hashes: [Hash]) throws -> Set<Hash> {
+        lock.withLock { Set(hashes.filter { chunks[$0] != nil }) }
+    }
+
+    public func put(_ batch: [ChunkWrite]) throws {
+        try lock.withLock {
+            try Self.checkComplete(batch) { hs in Set(hs.filter { chunks[$0] != nil }) }
+            for w in batch { chunks[w.chunk.hash] = w.chunk }
+        }
+    }
+
+    public func ref(_ name: String) throws -> Hash? { lock.withLock { refTable[name] } }
+
+    public func compareAndSwapRef(_ name: String, expected: Hash?, new: Hash?) throws -> Bool {
+        try Self.validateRefName(name)
+        return try lock.withLock {
+            guard refTable[name] == expected else { return false }
+            if let new, chunks[new] == nil { throw StoreError.refTargetMissing(ref: name, target: new) }
+            refTable[name] = new
+            return true
+        }
+    }
+
+    public func refs(prefix: String) throws -> [(name: String, hash: Hash)] {
+        lock.withLock {
+            refTable.filter { $0.key.hasPrefix(prefix) }.sorted { $0.key < $1.key }.map { (name: $0.key, hash: $0.value) }
+        }
+    }
+
+    public func stats() throws -> StoreStats {
+        lock.withLock {
+            let bytes = chunks.values.reduce(0) { $0 + $1.data.count }
+            return StoreStats(chunks: chunks.count, bytesStored: bytes, bytesUncompressed: bytes)
+        }
+    }
+
+    public func forEachHash(_ body: (Hash) throws -> Void) throws {
+        let all = lock.withLock { chunks.keys.sorted() }
+        for h in all { try body(h) }
+    }
+
+    public func setting(_ name: String) throws -> String? { lock.withLock { settingTable[name] } }
+
+    public func setSetting(_ name: String, _ value: String?) throws { lock.withLock { settingTable[name] = value } }
+
+    public func settings(prefix: String) throws -> [(name: String, value: String)] {
+        lock.withLock {
+            settingTable.filter { $0.key.hasPrefix(prefix) }.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) }
+        }
+    }
+}
+
+/// Settings that belong to one store on one machine and never sync: the default author,
+/// remotes and their tokens.
+public protocol LocalSettings {
+    func setting(_ name: String) throws -> String?
+    /// Sets a setting; nil removes it.
+    func setSetting(_ name: String, _ value: String?) throws
+    func settings(prefix: String) throws -> [(name: String, value: String)]
+}

@@ -1,0 +1,415 @@
+import CSQLite
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The default chunk store: one SQLite file in WAL mode, chunks zstd-compressed.
+///
+/// Schema (see docs/storage.md):
+/// - `chunks(hash, codec, size, data)`: `data` is the chunk as stored (codec 0: raw, 1: zstd),
+///   `size` its uncompressed length;
+/// - `refs(name, hash)`; `settings(name, value)`, local and never synced;
+/// - `totals`: one row of running counts, so `stats` costs nothing.
+public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Sendable {
+    /// SQLite's `application_id`: "CRN1" in ASCII. A file without it is not a store.
+    public static let applicationID: Int64 = 0x4352_4E31
+    /// SQLite's `user_version`: the store format. Bumped when the schema or encoding changes.
+    public static let formatVersion: Int64 = 1
+
+    public struct Options: Sendable {
+        /// `NORMAL` (the default) survives a process crash with every committed transaction;
+        /// on power loss the last transactions may roll back, never half-apply. `FULL` also
+        /// survives power loss, at the cost of an fsync per commit. See docs/storage.md.
+        public enum Synchronous: String, Sendable { case normal = "NORMAL", full = "FULL" }
+        public var synchronous: Synchronous = .normal
+        /// zstd level; 3 measured best on real chunks (docs/benchmarks.md).
+        public var compressionLevel: Int32 = 3
+        /// SQLite page cache in KiB. The cache matters most for SQLite speed.
+        public var cacheKiB: Int = 65536
+        /// How long a writer waits for another process's write lock, in milliseconds.
+        public var busyTimeoutMs: Int32 = 10_000
+        public init() {}
+    }
+
+    enum Codec: Int64 { case raw = 0, zstd = 1 }
+
+    public let path: String
+    private let options: Options
+    private let lock = Lock()
+    private var connection: SQLiteConnection?
+    private let decompressor = ZstdDecompressor()
+    private lazy var serialCompressor = ZstdCompressor(level: options.compressionLevel)
+
+    private init(path: String, connection: SQLiteConnection, options: Options) {
+        self.path = path
+        self.connection = connection
+        self.options = options
+    }
+
+    deinit { close() }
+
+    // MARK: - Opening
+
+    /// Creates a new store file at `path`. Fails if the file exists.
+    public static func create(at path: String, options: Options = Options()) throws -> SQLiteChunkStore {
+        if fileExists(path) { throw StoreError.storeExists(path: path) }
+        let conn: SQLiteConnection
+        do { conn = try SQLiteConnection(path: path, create: true) } catch let e as SQLiteError {
+            throw StoreError.io("cannot create \(path): \(e.message)")
+        }
+        do {
+            try conn.execute("PRAGMA page_size = 8192")
+            try conn.execute("PRAGMA journal_mode = WAL")
+            try conn.transaction {
+                try conn.execute("""
+                    CREATE TABLE chunks(hash BLOB PRIMARY KEY, codec INTEGER NOT NULL, size INTEGER NOT NULL, data BLOB NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE refs(name TEXT PRIMARY KEY, hash BLOB NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE settings(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE totals(id INTEGER PRIMARY KEY CHECK (id = 0), chunks INTEGER NOT NULL, bytes_stored INTEGER NOT NULL, bytes_uncompressed INTEGER NOT NULL);
+                    INSERT INTO totals VALUES (0, 0, 0, 0);
+                    PRAGMA application_id = \(applicationID);
+                    PRAGMA user_version = \(formatVersion);
+                    """)
+            }
+        } catch {
+            conn.close()
+            throw translate(error)
+        }
+        conn.close()
+        return try open(at: path, options: options)
+    }
+
+    /// Opens the store file at `path`, checking that it is one.
+    public static func open(at path: String, options: Options = Options()) throws -> SQLiteChunkStore {
+        guard fileExists(path) else { throw StoreError.notAStore(path: path, reason: "no such file") }
+        let conn: SQLiteConnection
+        do { conn = try SQLiteConnection(path: path, create: false) } catch {
+            throw StoreError.notAStore(path: path, reason: "\(error)")
+        }
+        do {
+            try conn.execute("PRAGMA busy_timeout = \(options.busyTimeoutMs)")
+            let appID = try conn.scalarInt("PRAGMA application_id") ?? 0
+            guard appID == applicationID else {
+                throw StoreError.notAStore(path: path, reason: "not marked as a cairn store")
+            }
+            let version = try conn.scalarInt("PRAGMA user_version") ?? 0
+            if version > formatVersion { throw StoreError.unsupportedFormat(path: path, version: version) }
+            guard version == formatVersion else {
+                throw StoreError.notAStore(path: path, reason: "unknown store format \(version)")
+            }
+            let tables = try conn.scalarInt(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('chunks', 'refs', 'settings', 'totals')")
+            guard tables == 4 else { throw StoreError.corruptStore(reason: "tables are missing") }
+            try conn.execute("""
+                PRAGMA journal_mode = WAL;
+                PRAGMA synchronous = \(options.synchronous.rawValue);
+                PRAGMA cache_size = -\(options.cacheKiB);
+                PRAGMA temp_store = MEMORY;
+                """)
+            conn.resetUsed()
+        } catch let error as StoreError {
+            conn.close()
+            throw error
+        } catch let error as SQLiteError where error.isNotADatabase {
+            conn.close()
+            throw StoreError.notAStore(path: path, reason: "not a database")
+        } catch {
+            conn.close()
+            throw translate(error)
+        }
+        return SQLiteChunkStore(path: path, connection: conn, options: options)
+    }
+
+    /// Checkpoints the WAL into the main file (TRUNCATE) and closes. Safe to call twice.
+    public func close() {
+        lock.withLock {
+            guard let conn = connection else { return }
+            try? conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.close()
+            connection = nil
+        }
+    }
+
+    // MARK: - Access under the lock
+
+    /// Runs `body` with the connection, holding the lock, translating SQLite errors.
+    private func withConnection<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        try lock.withLock {
+            guard let conn = connection else { throw StoreError.io("the store is closed") }
+            defer { conn.resetUsed() }
+            do { return try body(conn) } catch { throw Self.translate(error) }
+        }
+    }
+
+    static func translate(_ error: any Error) -> any Error {
+        guard let e = error as? SQLiteError else { return error }
+        if e.isBusy { return StoreError.busy(e.message) }
+        if e.isCorrupt || e.isNotADatabase { return StoreError.corruptStore(reason: e.message) }
+        return StoreError.io(e.description)
+    }
+
+    // MARK: - Chunks
+
+    public func get(_ hash: Hash) throws -> Chunk? {
+        let data: [UInt8]? = try withConnection { conn in
+            let st = try conn.statement("SELECT codec, size, data FROM chunks WHERE hash = ?")
+            try st.bind(1, hash)
+            guard try st.step() else { return nil }
+            return try decode(hash, codec: st.int(0), size: st.int(1), stored: st.blob(2))
+        }
+        guard let data else { return nil }
+        return try Self.verified(hash, data)
+    }
+
+    public func getMany(_ hashes: [Hash]) throws -> [Hash: Chunk] {
+        var out = [Hash: Chunk](minimumCapacity: hashes.count)
+        for h in hashes where out[h] == nil {
+            if let c = try get(h) { out[h] = c }
+        }
+        return out
+    }
+
+    /// Decompresses a stored chunk (under the lock, straight from SQLite's buffer).
+    private func decode(_ hash: Hash, codec: Int64, size: Int64, stored: UnsafeRawBufferPointer) throws -> [UInt8] {
+        guard size >= 0, size <= Int64(Chunk.maxSize) else {
+            throw StoreError.corruptChunk(hash, reason: "recorded size \(size) is out of range")
+        }
+        switch Codec(rawValue: codec) {
+        case .raw:
+            return Array(stored)
+        case .zstd:
+            do {
+                return try decompressor.decompress(stored, expectedSize: Int(size), limit: Chunk.maxSize)
+            } catch {
+                throw StoreError.corruptChunk(hash, reason: "does not decompress (\(error))")
+            }
+        case nil:
+            throw StoreError.corruptChunk(hash, reason: "unknown codec \(codec)")
+        }
+    }
+
+    private static func verified(_ hash: Hash, _ data: [UInt8]) throws -> Chunk {
+        let actual = Hash(of: data)
+        guard actual == hash else {
+            throw StoreError.corruptChunk(hash, reason: "its bytes hash to \(actual)")
+        }
+        return Chunk(hash: hash, data: data)
+    }
+
+    public func has(_ hash: Hash) throws -> Bool {
+        try withConnection { conn in try Self.has(hash, conn) }
+    }
+
+    private static func has(_ hash: Hash, _ conn: SQLiteConnection) throws -> Bool {
+        let st = try conn.statement("SELECT 1 FROM chunks WHERE hash = ?")
+        try st.bind(1, hash)
+        return try st.step()
+    }
+
+    public func hasMany(_ hashes: [Hash]) throws -> Set<Hash> {
+        try withConnection { conn in
+            var found = Set<Hash>()
+            for h in hashes where try Self.has(h, conn) { found.insert(h) }
+            return found
+        }
+    }
+
+    public func put(_ batch: [ChunkWrite]) throws {
+        guard !batch.isEmpty else { return }
+        for w in batch where w.chunk.data.count > Chunk.maxSize { throw StoreError.chunkTooLarge(size: w.chunk.data.count) }
+        let encoded = compress(batch)
+        try withConnection { conn in
+            try conn.transaction {
+                try Self.checkComplete(batch) { hs in
+                    var found = Set<Hash>()
+                    for h in hs where try Self.has(h, conn) { found.insert(h) }
+                    return found
+                }
+                let insert = try conn.statement("INSERT OR IGNORE INTO chunks(hash, codec, size, data) VALUES (?, ?, ?, ?)")
+                var added = 0, stored = 0, raw = 0
+                for (w, e) in zip(batch, encoded) {
+                    insert.reset()
+                    try insert.bind(1, w.chunk.hash)
+                    try insert.bind(2, e.codec.rawValue)
+                    try insert.bind(3, Int64(w.chunk.data.count))
+                    try e.bytes.withUnsafeBytes { try insert.bind(4, bytes: $0) }
+                    try insert.step()
+                    if conn.changes == 1 {
+                        added += 1
+                        stored += e.bytes.count
+                        raw += w.chunk.data.count
+                    }
+                }
+                if added > 0 {
+                    let update = try conn.statement(
+                        "UPDATE totals SET chunks = chunks + ?, bytes_stored = bytes_stored + ?, bytes_uncompressed = bytes_uncompressed + ? WHERE id = 0")
+                    try update.bind(1, Int64(added))
+                    try update.bind(2, Int64(stored))
+                    try update.bind(3, Int64(raw))
+                    try update.step()
+                }
+            }
+        }
+    }
+
+    private struct Encoded { var codec: Codec; var bytes: [UInt8] }
+
+    private static func encode(_ data: [UInt8], _ compressor: ZstdCompressor) -> Encoded {
+        let z = data.withUnsafeBytes { compressor.compress($0) }
+        return z.count < data.count ? Encoded(codec: .zstd, bytes: z) : Encoded(codec: .raw, bytes: data)
+    }
+
+    /// The output slots of a parallel compression; each worker writes only its own indices.
+    private struct Slots: @unchecked Sendable { let base: UnsafeMutablePointer<Encoded> }
+
+    /// Compresses a batch, on every core when it is large enough to pay for the threads.
+    private func compress(_ batch: [ChunkWrite]) -> [Encoded] {
+        let total = batch.reduce(0) { $0 + $1.chunk.data.count }
+        let workers = min(Self.processorCount, batch.count)
+        if workers < 2 || total < 256 * 1024 {
+            return lock.withLock { batch.map { Self.encode($0.chunk.data, serialCompressor) } }
+        }
+        let out = UnsafeMutableBufferPointer<Encoded>.allocate(capacity: batch.count)
+        defer { out.deallocate() }
+        let slots = Slots(base: out.baseAddress!)
+        let level = options.compressionLevel
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let compressor = ZstdCompressor(level: level)
+            for i in stride(from: worker, to: batch.count, by: workers) {
+                (slots.base + i).initialize(to: Self.encode(batch[i].chunk.data, compressor))
+            }
+        }
+        let result = Array(out)
+        _ = out.deinitialize()
+        return result
+    }
+
+    static let processorCount = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+
+    public func forEachHash(_ body: (Hash) throws -> Void) throws {
+        var after: Hash? = nil
+        while true {
+            let page: [Hash] = try withConnection { conn in
+                let st: SQLiteStatement
+                if let after {
+                    st = try conn.statement("SELECT hash FROM chunks WHERE hash > ? ORDER BY hash LIMIT 10000")
+                    try st.bind(1, after)
+                } else {
+                    st = try conn.statement("SELECT hash FROM chunks ORDER BY hash LIMIT 10000")
+                }
+                var hs = [Hash]()
+                while try st.step() {
+                    guard let h = st.hash(0) else { throw StoreError.corruptStore(reason: "a chunk key is not a hash") }
+                    hs.append(h)
+                }
+                return hs
+            }
+            for h in page { try body(h) }
+            guard let last = page.last, page.count == 10000 else { return }
+            after = last
+        }
+    }
+
+    // MARK: - Refs
+
+    public func ref(_ name: String) throws -> Hash? {
+        try withConnection { conn in
+            let st = try conn.statement("SELECT hash FROM refs WHERE name = ?")
+            try st.bind(1, name)
+            guard try st.step() else { return nil }
+            guard let h = st.hash(0) else { throw StoreError.corruptStore(reason: "ref \(name) holds no hash") }
+            return h
+        }
+    }
+
+    public func compareAndSwapRef(_ name: String, expected: Hash?, new: Hash?) throws -> Bool {
+        try Self.validateRefName(name)
+        return try withConnection { conn in
+            try conn.transaction(immediate: true) {
+                let read = try conn.statement("SELECT hash FROM refs WHERE name = ?")
+                try read.bind(1, name)
+                let current = try read.step() ? read.hash(0) : nil
+                read.reset()
+                guard current == expected else { return false }
+                if let new {
+                    guard try Self.has(new, conn) else { throw StoreError.refTargetMissing(ref: name, target: new) }
+                    let write = try conn.statement("INSERT OR REPLACE INTO refs(name, hash) VALUES (?, ?)")
+                    try write.bind(1, name)
+                    try write.bind(2, new)
+                    try write.step()
+                } else {
+                    let delete = try conn.statement("DELETE FROM refs WHERE name = ?")
+                    try delete.bind(1, name)
+                    try delete.step()
+                }
+                return true
+            }
+        }
+    }
+
+    public func refs(prefix: String) throws -> [(name: String, hash: Hash)] {
+        try withConnection { conn in
+            let st = try conn.statement("SELECT name, hash FROM refs WHERE substr(name, 1, ?) = ? ORDER BY name")
+            try st.bind(1, Int64(prefix.count))
+            try st.bind(2, prefix)
+            var out: [(name: String, hash: Hash)] = []
+            while try st.step() {
+                let name = st.text(0)
+                guard let h = st.hash(1) else { throw StoreError.corruptStore(reason: "ref \(name) holds no hash") }
+                out.append((name: name, hash: h))
+            }
+            return out
+        }
+    }
+
+    // MARK: - Stats and settings
+
+    public func stats() throws -> StoreStats {
+        try withConnection { conn in
+            let st = try conn.statement("SELECT chunks, bytes_stored, bytes_uncompressed FROM totals WHERE id = 0")
+            guard try st.step() else { throw StoreError.corruptStore(reason: "the totals row is missing") }
+            return StoreStats(chunks: Int(st.int(0)), bytesStored: Int(st.int(1)), bytesUncompressed: Int(st.int(2)))
+        }
+    }
+
+    public func setting(_ name: String) throws -> String? {
+        try withConnection { conn in
+            let st = try conn.statement("SELECT value FROM settings WHERE name = ?")
+            try st.bind(1, name)
+            return try st.step() ? st.text(0) : nil
+        }
+    }
+
+    public func setSetting(_ name: String, _ value: String?) throws {
+        try withConnection { conn in
+            let st: SQLiteStatement
+            if let value {
+                st = try conn.statement("INSERT OR REPLACE INTO settings(name, value) VALUES (?, ?)")
+                try st.bind(2, value)
+            } else {
+                st = try conn.statement("DELETE FROM settings WHERE name = ?")
+            }
+            try st.bind(1, name)
+            try st.step()
+        }
+    }
+
+    public func settings(prefix: String) throws -> [(name: String, value: String)] {
+        try withConnection { conn in
+            let st = try conn.statement("SELECT name, value FROM settings WHERE substr(name, 1, ?) = ? ORDER BY name")
+            try st.bind(1, Int64(prefix.count))
+            try st.bind(2, prefix)
+            var out: [(name: String, value: String)] = []
+            while try st.step() { out.append((name: st.text(0), value: st.text(1))) }
+            return out
+        }
+    }
+}
+
+func fileExists(_ path: String) -> Bool {
+    var s = stat()
+    return stat(path, &s) == 0
+}

@@ -1,0 +1,81 @@
+import Foundation
+
+/// What one run of `cairn` gave.
+struct CLIResult {
+    let code: Int32
+    let stdout: String
+    let stderr: String
+}
+
+/// Runs the debug `cairn` that `swift build --build-tests` made, in a directory, as a user would.
+struct CLIRunner {
+    static let binary: String = {
+        if let dir = ProcessInfo.processInfo.environment["CAIRN_BIN_DIR"] { return dir + "/cairn" }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        if dir.lastPathComponent.hasSuffix(".xctest") { dir.deleteLastPathComponent() }
+        return dir.appendingPathComponent("cairn").path
+    }()
+
+    let directory: String
+
+    @discardableResult
+    func run(_ arguments: String..., stdin: String? = nil, environment: [String: String] = [:]) throws -> CLIResult {
+        try run(arguments, stdin: stdin, environment: environment)
+    }
+
+    func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> CLIResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try? input.fileHandleForWriting.close()
+        // Read both pipes to the end before waiting, so a large output cannot block the child.
+        let outBox = DataBox()
+        let group = DispatchGroup()
+        DispatchQueue.global().async(group: group) { outBox.set(out.fileHandleForReading.readDataToEndOfFile()) }
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        let outData = outBox.get()
+        process.waitUntilExit()
+        return CLIResult(code: process.terminationStatus,
+                         stdout: String(decoding: outData, as: UTF8.self),
+                         stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
+
+/// A temporary directory for one test, removed afterwards.
+final class Workspace {
+    let path: String
+    var cli: CLIRunner { CLIRunner(directory: path) }
+
+    init() {
+        path = NSTemporaryDirectory() + "cairn-cli-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    func write(_ name: String, _ text: String) throws {
+        let url = URL(fileURLWithPath: path + "/" + name)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: url)
+    }
+}
+
+/// Bytes handed from the reader thread to the test.
+final class DataBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func set(_ d: Data) { lock.lock(); data = d; lock.unlock() }
+    func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import Testing
+
+/// `init`, `stats`, `-C`, store discovery and the exit-code contract of CLI.md.
+@Suite struct StoreCommandTests {
+    /// Errors are one line on stderr that starts with `error:`.
+    func expectOneErrorLine(_ r: CLIResult, sourceLocation: SourceLocation = #_sourceLocation) {
+        let lines = r.stderr.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.isEmpty }
+        #expect(lines.count == 1, "stderr: \(r.stderr)", sourceLocation: sourceLocation)
+        #expect(r.stderr.hasPrefix("error: "), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
+    }
+
+    @Test func initCreatesAStoreAndRefusesASecond() throws {
+        let ws = Workspace()
+        let first = try ws.cli.run("init")
+        #expect(first.code == 0)
+        #expect(FileManager.default.fileExists(atPath: ws.path + "/.cairn/store.db"))
+        let second = try ws.cli.run("init")
+        #expect(second.code == 2)
+        expectOneErrorLine(second)
+        #expect(second.stderr.contains("already exists"))
+    }
+
+    @Test func initMakesTheDirectory() throws {
+        let ws = Workspace()
+        #expect(try ws.cli.run("init", "a/b").code == 0)
+        #expect(FileManager.default.fileExists(atPath: ws.path + "/a/b/.cairn/store.db"))
+    }
+
+    @Test func statsOfAnEmptyStore() throws {
+        let ws = Workspace()
+        try ws.cli.run("init")
+        let r = try ws.cli.run("stats", "--json")
+        #expect(r.code == 0)
+        let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        #expect(doc["chunks"] as? Int == 0)
+        #expect(doc["bytes_stored"] as? Int == 0)
+        #expect(doc["bytes_uncompressed"] as? Int == 0)
+        #expect(doc["tables"] is [String: Any])
+        let human = try ws.cli.run("stats")
+        #expect(human.code == 0)
+        #expect(human.stdout.contains("chunks"))
+    }
+
+    @Test func findsTheStoreFromASubdirectory() throws {
+        let ws = Workspace()
+        try ws.cli.run("init")
+        try FileManager.default.createDirectory(atPath: ws.path + "/x/y", withIntermediateDirectories: true)
+        #expect(try CLIRunner(directory: ws.path + "/x/y").run("stats").code == 0)
+    }
+
+    @Test func dashCBeforeOrAfterTheCommand() throws {
+        let ws = Workspace()
+        #expect(try ws.cli.run("-C", "s", "init").code == 2) // s does not exist yet: -C must name a directory
+        try FileManager.default.createDirectory(atPath: ws.path + "/s", withIntermediateDirectories: true)
+        #expect(try ws.cli.run("-C", "s", "init").code == 0)
+        #expect(FileManager.default.fileExists(atPath: ws.path + "/s/.cairn/store.db"))
+        #expect(try ws.cli.run("-C", "s", "stats").code == 0)
+        #expect(try ws.cli.run("stats", "-C", "s").code == 0)
+    }
+
+    @Test func noStoreFoundExits2() throws {
+        let ws = Workspace()
+        let r = try ws.cli.run("stats")
+        #expect(r.code == 2)
+        expectOneErrorLine(r)
+    }
+
+    @Test func usageErrorsExit2WithOneLine() throws {
+        let ws = Workspace()
+        for args in [["stats", "--bogus"], ["frobnicate"], ["init", "a", "b"], ["-C"]] {
+            let r = try ws.cli.run(args)
+            #expect(r.code == 2, "\(args)")
+            expectOneErrorLine(r)
+            #expect(r.stderr.contains("--help"), "\(args): \(r.stderr)")
+        }
+    }
+
+    @Test func helpExits0() throws {
+        let ws = Workspace()
+        let r = try ws.cli.run("--help")
+        #expect(r.code == 0)
+        #expect(r.stdout.contains("init"))
+        #expect(try ws.cli.run("stats", "--help").code == 0)
+    }
+
+    @Test func aFileThatIsNotAStoreExits3() throws {
+        let ws = Workspace()
+        try ws.write(".cairn/store.db", String(repeating: "not sqlite at all ", count: 500))
+        let r = try ws.cli.run("stats")
+        #expect(r.code == 3)
+        expectOneErrorLine(r)
+        #expect(r.stderr.contains("not a cairn store"))
+    }
+
+    @Test func aTruncatedStoreExits3() throws {
+        let ws = Workspace()
+        try ws.cli.run("init")
+        let path = ws.path + "/.cairn/store.db"
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        try bytes.prefix(1000).write(to: URL(fileURLWithPath: path))
+        let r = try ws.cli.run("stats")
+        #expect(r.code == 3)
+        expectOneErrorLine(r)
+    }
+}

@@ -1,0 +1,229 @@
+import CSQLite
+import Foundation
+import Testing
+@testable import CairnStore
+
+/// Runs SQL on a store file behind the store's back, as bit rot or a careless tool would.
+func rawSQL(_ path: String, _ sql: String) throws {
+    let conn = try SQLiteConnection(path: path, create: true)
+    defer { conn.close() }
+    try conn.execute(sql)
+}
+
+func hex(_ bytes: [UInt8]) -> String {
+    bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+}
+
+@Suite struct SQLiteChunkStoreTests {
+    @Test func persistsAcrossReopen() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("store.db")
+        var rng = SplitMix(seed: 3)
+        let chunks = (0..<100).map { _ in Chunk(compressibleBytes(4096, &rng)) }
+        do {
+            let store = try SQLiteChunkStore.create(at: path)
+            try store.put(chunks.map { ChunkWrite($0) })
+            #expect(try store.compareAndSwapRef("heads/main", expected: nil, new: chunks[0].hash))
+            try store.setSetting("user.name", "Ada")
+            store.close()
+        }
+        let store = try SQLiteChunkStore.open(at: path)
+        defer { store.close() }
+        for c in chunks { #expect(try store.get(c.hash) == c) }
+        #expect(try store.ref("heads/main") == chunks[0].hash)
+        #expect(try store.setting("user.name") == "Ada")
+        let s = try store.stats()
+        #expect(s.chunks == 100)
+        // Compressible chunks are stored compressed.
+        #expect(s.bytesStored * 3 < s.bytesUncompressed)
+    }
+
+    @Test func closeCheckpointsTheWAL() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("store.db")
+        let store = try SQLiteChunkStore.create(at: path)
+        try store.put([ChunkWrite(Chunk([UInt8](repeating: 7, count: 10_000)))])
+        store.close()
+        let walSize = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+        #expect(walSize == 0)
+    }
+
+    @Test func createRefusesExistingFile() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("store.db")
+        try SQLiteChunkStore.create(at: path).close()
+        #expect(throws: StoreError.storeExists(path: path)) { try SQLiteChunkStore.create(at: path) }
+    }
+
+    @Test func missingFileIsNotAStore() {
+        let dir = TemporaryDirectory()
+        #expect(throws: StoreError.self) { try SQLiteChunkStore.open(at: dir.file("nope.db")) }
+    }
+
+    @Test func garbageFileIsNotAStore() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("store.db")
+        try Data(repeating: 0x41, count: 10_000).write(to: URL(fileURLWithPath: path))
+        #expect(throws: StoreError.notAStore(path: path, reason: "not a database")) { try SQLiteChunkStore.open(at: path) }
+    }
+
+    @Test func otherSQLiteDatabaseIsNotAStore() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("other.db")
+        try rawSQL(path, "CREATE TABLE t(x); INSERT INTO t VALUES (1);")
+        #expect(throws: StoreError.notAStore(path: path, reason: "not marked as a cairn store")) { try SQLiteChunkStore.open(at: path) }
+    }
+
+    @Test func newerFormatIsRefused() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("store.db")
+        try SQLiteChunkStore.create(at: path).close()
+        try rawSQL(path, "PRAGMA user_version = 99")
+        #expect(throws: StoreError.unsupportedFormat(path: path, version: 99)) { try SQLiteChunkStore.open(at: path) }
+    }
+
+    @Test func flippedChunkBytesAreReportedByName() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("store.db")
+        let good = Chunk(Array("some chunk that will rot".utf8))
+        let other = Chunk(Array("a neighbour that stays fine".utf8))
+        try { let s = try SQLiteChunkStore.create(at: path); try s.put([ChunkWrite(good), ChunkWrite(other)]); s.close() }()
+        // The raw codec keeps the bytes as they are; flip one.
+        var rotten = good.data
+        rotten[3] ^= 0x20
+        try rawSQL(path, "UPDATE chunks SET codec = 0, data = x'\(hex(rotten))' WHERE hash = x'\(hex(good.hash.bytes))'")
+        let store = try SQLiteChunkStore.open(at: path)
+        defer { store.close() }
+        do {
+            _ = try store.get(good.hash)
+            Issue.record("a rotten chunk was returned")
+        } catch let StoreError.corruptChunk(hash, _) {
+            #expect(hash == good.hash)
+        }
+        #expect(try store.get(other.hash) == other)
+    }
+
+    @Test func undecodableStoredChunks() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("store.db")
+        var rng = SplitMix(seed: 9)
+        let chunks = (0..<4).map { _ in Chunk(compressibleBytes(5000, &rng)) }
+        try { let s = try SQLiteChunkStore.create(at: path); try s.put(chunks.map { ChunkWrite($0) }); s.close() }()
+        func at(_ i: Int) -> String { "x'\(hex(chunks[i].hash.bytes))'" }
+        // Garbage where a zstd frame should be; a size beyond the cap; an unknown codec; a
+        // frame that claims a huge content size.
+        try rawSQL(path, "UPDATE chunks SET data = x'00112233445566' WHERE hash = \(at(0))")
+        try rawSQL(path, "UPDATE chunks SET size = 1000000000 WHERE hash = \(at(1))")
+        try rawSQL(path, "UPDATE chunks SET codec = 7 WHERE hash = \(at(2))")
+        // zstd magic, a frame header with an 8-byte content size of 2^40.
+        try rawSQL(path, "UPDATE chunks SET data = x'28b52ffd' || x'c0' || x'0000000000010000' || x'0000', size = 5000 WHERE hash = \(at(3))")
+        let store = try SQLiteChunkStore.open(at: path)
+        defer { store.close() }
+        for c in chunks {
+            #expect(throws: StoreError.self) { try store.get(c.hash) }
+        }
+    }
+
+    /// Bytes flipped anywhere in the file: every read returns the right chunk or throws a
+    /// StoreError. Nothing crashes and nothing wrong comes back.
+    @Test func randomFlipsInTheFileNeverReturnWrongData() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("pristine.db")
+        var rng = SplitMix(seed: 21)
+        let chunks = (0..<60).map { _ in Chunk(compressibleBytes(3000, &rng)) }
+        try { let s = try SQLiteChunkStore.create(at: path); try s.put(chunks.map { ChunkWrite($0) }); s.close() }()
+        let pristine = try Data(contentsOf: URL(fileURLWithPath: path))
+        for trial in 0..<40 {
+            var damaged = pristine
+            for _ in 0..<8 {
+                let offset = Int.random(in: 0..<damaged.count, using: &rng)
+                damaged[offset] ^= UInt8.random(in: 1...255, using: &rng)
+            }
+            let copy = dir.file("damaged-\(trial).db")
+            try damaged.write(to: URL(fileURLWithPath: copy))
+            guard let store = try? SQLiteChunkStore.open(at: copy) else { continue }
+            for c in chunks {
+                do {
+                    if let got = try store.get(c.hash) { #expect(got == c) }
+                } catch is StoreError {
+                    // Reported, as it must be.
+                }
+            }
+            store.close()
+        }
+    }
+
+    @Test func truncatedStoreGivesAnError() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("store.db")
+        var rng = SplitMix(seed: 4)
+        let chunks = (0..<200).map { _ in Chunk(randomBytes(3000, &rng)) }
+        try { let s = try SQLiteChunkStore.create(at: path); try s.put(chunks.map { ChunkWrite($0) }); s.close() }()
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+        for keep in [0, 50, 4096, size / 2] {
+            let copy = dir.file("t\(keep).db")
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: path)).prefix(keep)
+            try bytes.write(to: URL(fileURLWithPath: copy))
+            do {
+                let store = try SQLiteChunkStore.open(at: copy)
+                var failed = false
+                for c in chunks {
+                    do { if let got = try store.get(c.hash) { #expect(got == c) } } catch is StoreError { failed = true; break }
+                }
+                store.close()
+                #expect(failed, "a store truncated to \(keep) bytes read back whole")
+            } catch is StoreError {
+                // Refused at open: fine.
+            }
+        }
+    }
+
+    @Test func twoHandlesSeeEachOtherAndCASIsNotLost() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("store.db")
+        let a = try SQLiteChunkStore.create(at: path)
+        let b = try SQLiteChunkStore.open(at: path)
+        defer { a.close(); b.close() }
+        let c1 = Chunk(Array("c1".utf8)), c2 = Chunk(Array("c2".utf8)), c3 = Chunk(Array("c3".utf8))
+        try a.put([ChunkWrite(c1), ChunkWrite(c2)])
+        try b.put([ChunkWrite(c3)])
+        #expect(try b.get(c1.hash) == c1)
+        #expect(try a.get(c3.hash) == c3)
+        #expect(try a.compareAndSwapRef("heads/main", expected: nil, new: c1.hash))
+        // b read nothing yet; its move from nil loses.
+        #expect(try !b.compareAndSwapRef("heads/main", expected: nil, new: c2.hash))
+        #expect(try b.compareAndSwapRef("heads/main", expected: c1.hash, new: c2.hash))
+        #expect(try !a.compareAndSwapRef("heads/main", expected: c1.hash, new: c3.hash))
+        #expect(try a.ref("heads/main") == c2.hash)
+    }
+
+    /// Many threads racing to advance one ref by compare-and-swap: every success is one step,
+    /// none is lost or doubled.
+    @Test func concurrentCompareAndSwapCountsExactly() async throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("store.db")
+        let setup = try SQLiteChunkStore.create(at: path)
+        let steps = (0...80).map { Chunk(Array("step \($0)".utf8)) }
+        try setup.put(steps.map { ChunkWrite($0) })
+        #expect(try setup.compareAndSwapRef("heads/n", expected: nil, new: steps[0].hash))
+        setup.close()
+        let index = Dictionary(uniqueKeysWithValues: steps.enumerated().map { ($1.hash, $0) })
+        let wins = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    let store = try SQLiteChunkStore.open(at: path)
+                    defer { store.close() }
+                    var won = 0
+                    while true {
+                        let current = try store.ref("heads/n")!
+                        let i = index[current]!
+                        if i == 80 { return won }
+                        if try store.compareAndSwapRef("heads/n", expected: current, new: steps[i + 1].hash) { won += 1 }
+                    }
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(wins == 80)
+    }
+}

@@ -1,0 +1,71 @@
+import ArgumentParser
+import CairnStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Exit codes of CLI.md.
+enum CLIExit {
+    static let success: Int32 = 0
+    /// The operation ran but did not succeed: conflicts, a refused push, nothing to commit.
+    static let failed: Int32 = 1
+    /// A bad flag, a malformed file, an unknown revision or path, no store found.
+    static let usage: Int32 = 2
+    /// A corrupt chunk, a file that is not a store, a busy store, an unreachable server.
+    static let store: Int32 = 3
+}
+
+/// An error a command raises on purpose, with its exit code.
+struct CLIError: Error {
+    let code: Int32
+    let message: String?
+
+    /// Usage or input error: exit 2.
+    static func usage(_ message: String) -> CLIError { CLIError(code: CLIExit.usage, message: message) }
+    /// Ran but did not succeed: exit 1.
+    static func failed(_ message: String?) -> CLIError { CLIError(code: CLIExit.failed, message: message) }
+}
+
+/// Maps any error to the one-line message and exit code a user sees.
+struct CLIFailure {
+    let code: Int32
+    let message: String?
+
+    /// Nil for errors of the argument parser (help requested, bad usage): it classifies those.
+    init?(_ error: Error) {
+        switch error {
+        case let e as CLIError:
+            code = e.code
+            message = e.message
+        case let e as StoreError:
+            switch e {
+            case .storeExists, .invalidRefName: code = CLIExit.usage
+            default: code = CLIExit.store
+            }
+            message = e.description
+        case let e as SQLiteError:
+            code = CLIExit.store
+            message = e.description
+        default:
+            return nil
+        }
+    }
+}
+
+enum Foundationless {
+    static func exit(_ code: Int32) -> Never {
+        fflush(nil)
+        Glibc.exit(code)
+    }
+}
+
+enum Terminal {
+    /// One line on stderr, starting with `error:`. Newlines inside are flattened so it stays one.
+    static func error(_ message: String) {
+        let line = "error: " + message.split(whereSeparator: \.isNewline).joined(separator: " ") + "\n"
+        var bytes = Array(line.utf8)
+        _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+    }
+
+    static var stdoutIsTerminal: Bool { isatty(1) == 1 }
+}

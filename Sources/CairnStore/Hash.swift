@@ -66,6 +66,12 @@ public struct Hash: Hashable, Comparable, Sendable {
         for s in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: w2 >> UInt32(s))) }
     }
 
+    /// Calls `body` with the 20 bytes on the stack.
+    public func withUnsafeBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        var words = (w0.bigEndian, w1.bigEndian, w2.bigEndian)
+        return try Swift.withUnsafeBytes(of: &words) { try body(UnsafeRawBufferPointer(rebasing: $0[0..<Hash.byteCount])) }
+    }
+
     public var isZero: Bool { self == .zero }
 
     public static func < (l: Hash, r: Hash) -> Bool {

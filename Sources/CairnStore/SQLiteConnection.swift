@@ -2,6 +2,8 @@ import CSQLite
 
 /// SQLite's `SQLITE_TRANSIENT`, a C macro Swift does not import: "copy the bytes before returning".
 let sqliteTransient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+/// SQLite's `SQLITE_STATIC`: "the bytes stay valid until the statement is reset".
+let sqliteStatic = unsafeBitCast(OpaquePointer(bitPattern: 0), to: sqlite3_destructor_type.self)
 
 /// An error from SQLite, with the result code, SQLite's message and the statement that failed.
 public struct SQLiteError: Error, CustomStringConvertible, Sendable {
@@ -30,9 +32,9 @@ final class SQLiteConnection {
     /// reset keeps its read transaction open, pinning an old snapshot of the database.
     private var used: [SQLiteStatement] = []
 
-    init(path: String, create: Bool) throws {
+    init(path: String, create: Bool = false, readOnly: Bool = false) throws {
         var handle: OpaquePointer?
-        var flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
+        var flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX
         if create { flags |= SQLITE_OPEN_CREATE }
         let rc = sqlite3_open_v2(path, &handle, flags, nil)
         guard rc == SQLITE_OK, let handle else {
@@ -132,15 +134,22 @@ final class SQLiteStatement {
         try check(sqlite3_bind_text(raw, index, value, -1, sqliteTransient))
     }
 
+    /// Binds a copy of `bytes`.
     func bind(_ index: Int32, bytes: UnsafeRawBufferPointer) throws {
         // A zero-length blob still binds as a blob, not NULL.
         let base = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
         try check(sqlite3_bind_blob(raw, index, base, Int32(bytes.count), sqliteTransient))
     }
 
+    /// Binds `bytes` without copying: the caller keeps them alive and unchanged until the
+    /// statement has stepped and been reset.
+    func bind(_ index: Int32, borrowing bytes: UnsafeRawBufferPointer) throws {
+        let base = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
+        try check(sqlite3_bind_blob(raw, index, base, Int32(bytes.count), sqliteStatic))
+    }
+
     func bind(_ index: Int32, _ hash: Hash) throws {
-        let b = hash.bytes
-        try b.withUnsafeBytes { try bind(index, bytes: $0) }
+        try hash.withUnsafeBytes { try bind(index, bytes: $0) }
     }
 
     private func check(_ rc: Int32) throws {

@@ -1,1 +1,191 @@
-print("todo")
+// The benchmark driver behind `make bench`. Prints one `figure value unit` line per figure, as
+// ../shared/bench/doltlite_ref.py does, so bench/run.sh can put them side by side.
+//
+//   cairn-bench store CSV WORKDIR   chunk store: put and get of 4 KiB chunks cut from CSV
+//   cairn-bench get-stages STORE.db where the time of one get goes
+import CairnStore
+import CZstd
+import Foundation
+
+func figure(_ name: String, _ value: Double, _ unit: String) {
+    print("\(name) \(String(format: "%.4f", value)) \(unit)")
+    fflush(nil)
+}
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = ContinuousClock.now
+    try body()
+    let d = ContinuousClock.now - start
+    return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+}
+
+/// Hashes pieces into chunks on every core, as a writer that produces many chunks at once can.
+func hashInParallel(_ pieces: ArraySlice<[UInt8]>) -> [Chunk] {
+    let base = pieces.startIndex
+    let out = UnsafeMutableBufferPointer<Chunk>.allocate(capacity: pieces.count)
+    defer { out.deallocate() }
+    nonisolated(unsafe) let slots = out
+    DispatchQueue.concurrentPerform(iterations: 2) { w in
+        for i in stride(from: w, to: pieces.count, by: 2) { (slots.baseAddress! + i).initialize(to: Chunk(pieces[base + i])) }
+    }
+    let result = Array(out)
+    _ = out.deinitialize()
+    return result
+}
+
+func storeBench(csv: String, work: String) throws {
+    try? FileManager.default.removeItem(atPath: work)
+    try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+    let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: csv)))
+    let pieceSize = 4096
+    let count = min(100_000, bytes.count / pieceSize)
+    let pieces: [[UInt8]] = (0..<count).map { Array(bytes[($0 * pieceSize)..<(($0 + 1) * pieceSize)]) }
+    let totalMB = Double(count * pieceSize) / 1e6
+    print("# \(count) chunks of \(pieceSize) B, \(String(format: "%.1f", totalMB)) MB, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+
+    // Put: hash, compress and write, in batches of 1000, all stages timed.
+    let path = work + "/store.db"
+    let store = try SQLiteChunkStore.create(at: path)
+    let putTime = try seconds {
+        var i = 0
+        while i < count {
+            let end = min(count, i + 1000)
+            try store.put(hashInParallel(pieces[i..<end]).map { ChunkWrite($0) })
+            i = end
+        }
+    }
+    let stats = try store.stats()
+    store.close()
+    figure("store_put_mb_s", totalMB / putTime, "MB/s")
+    figure("store_put_s", putTime, "s")
+    figure("store_ratio", Double(stats.bytesUncompressed) / Double(stats.bytesStored), "x")
+    let fileSize = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    figure("store_file_mb", Double(fileSize) / 1e6, "MB")
+
+    // Random get, decompressed and verified, from a fresh handle.
+    var hashes = pieces.map { Hash(of: $0) }
+    var rng = SystemRandomNumberGenerator()
+    hashes.shuffle(using: &rng)
+    let reader = try SQLiteChunkStore.open(at: path)
+    var got = 0
+    let getTime = try seconds {
+        for h in hashes { if try reader.get(h) != nil { got += 1 } }
+    }
+    precondition(got == count)
+    figure("store_get_chunks_s", Double(count) / getTime, "chunks/s")
+    hashes.shuffle(using: &rng)
+    got = 0
+    let manyTime = try seconds {
+        var i = 0
+        while i < count {
+            let end = min(count, i + 256)
+            got += try reader.getMany(Array(hashes[i..<end])).count
+            i = end
+        }
+    }
+    reader.close()
+    precondition(got == count)
+    figure("store_getmany256_chunks_s", Double(count) / manyTime, "chunks/s")
+
+    compressionStudy(pieces)
+    try durabilityStudy(work: work)
+}
+
+/// zstd levels, and a trained dictionary against plain zstd, on a sample of the chunks.
+func compressionStudy(_ pieces: [[UInt8]]) {
+    let sample = Array(pieces.prefix(20_000))
+    for level: Int32 in [-1, 1, 3, 6] {
+        let cctx = ZSTD_createCCtx()
+        defer { ZSTD_freeCCtx(cctx) }
+        var out = [UInt8](repeating: 0, count: ZSTD_compressBound(4096))
+        var total = 0
+        let t = seconds {
+            for p in sample {
+                total += p.withUnsafeBytes { src in ZSTD_compressCCtx(cctx, &out, out.count, src.baseAddress, src.count, level) }
+            }
+        }
+        figure("zstd_l\(level)_ratio", Double(sample.count * 4096) / Double(total), "x")
+        figure("zstd_l\(level)_mb_s", Double(sample.count * 4096) / 1e6 / t, "MB/s")
+    }
+    // Train on every 10th chunk, test on the others.
+    let training = stride(from: 0, to: sample.count, by: 10).map { sample[$0] }
+    let flat = training.flatMap { $0 }
+    let sizes = training.map { $0.count }
+    var dict = [UInt8](repeating: 0, count: 112_640)
+    let dictSize = ZDICT_trainFromBuffer(&dict, dict.count, flat, sizes, UInt32(sizes.count))
+    guard ZDICT_isError(dictSize) == 0 else { print("# dictionary training failed"); return }
+    let cdict = ZSTD_createCDict(dict, dictSize, 3)
+    let cctx = ZSTD_createCCtx()
+    defer { ZSTD_freeCDict(cdict); ZSTD_freeCCtx(cctx) }
+    var out = [UInt8](repeating: 0, count: ZSTD_compressBound(4096))
+    var total = 0, n = 0
+    let t = seconds {
+        for (i, p) in sample.enumerated() where i % 10 != 0 {
+            total += p.withUnsafeBytes { src in ZSTD_compress_usingCDict(cctx, &out, out.count, src.baseAddress, src.count, cdict) }
+            n += 1
+        }
+    }
+    figure("zstd_dict_l3_ratio", Double(n * 4096) / Double(total), "x")
+    figure("zstd_dict_l3_mb_s", Double(n * 4096) / 1e6 / t, "MB/s")
+}
+
+/// Small commits (a chunk and a ref move each) under synchronous NORMAL and FULL.
+func durabilityStudy(work: String) throws {
+    for mode in [SQLiteChunkStore.Options.Synchronous.normal, .full] {
+        var options = SQLiteChunkStore.Options()
+        options.synchronous = mode
+        let path = work + "/sync-\(mode.rawValue).db"
+        let store = try SQLiteChunkStore.create(at: path, options: options)
+        var previous: Hash? = nil
+        let n = 300
+        let t = try seconds {
+            for i in 0..<n {
+                let c = Chunk(Array("commit \(i)".utf8))
+                try store.put([ChunkWrite(c)])
+                _ = try store.compareAndSwapRef("heads/main", expected: previous, new: c.hash)
+                previous = c.hash
+            }
+        }
+        store.close()
+        figure("commit_\(mode.rawValue.lowercased())_ms", t / Double(n) * 1000, "ms")
+    }
+}
+
+/// Where the time of one random `get` goes: the index lookup alone (`has`), a whole `get`, and
+/// SHA-256 and zstd decompression of a 4 KiB chunk on their own.
+func getStages(path: String) throws {
+    let store = try SQLiteChunkStore.open(at: path)
+    defer { store.close() }
+    var hashes: [Hash] = []
+    try store.forEachHash { hashes.append($0) }
+    hashes.shuffle()
+    let n = Double(hashes.count)
+    let th = try seconds { for h in hashes { _ = try store.has(h) } }
+    var chunks: [Chunk] = []
+    let tg = try seconds { for h in hashes { chunks.append(try store.get(h)!) } }
+    let ts = seconds { for c in chunks { _ = Hash(of: c.data) } }
+    let cctx = ZSTD_createCCtx(), dctx = ZSTD_createDCtx()
+    defer { ZSTD_freeCCtx(cctx); ZSTD_freeDCtx(dctx) }
+    let frames: [[UInt8]] = chunks.map { c in
+        var out = [UInt8](repeating: 0, count: ZSTD_compressBound(c.data.count))
+        let k = c.data.withUnsafeBytes { ZSTD_compressCCtx(cctx, &out, out.count, $0.baseAddress, $0.count, 1) }
+        return Array(out.prefix(k))
+    }
+    var buf = [UInt8](repeating: 0, count: Chunk.maxSize)
+    let td = seconds { for z in frames { _ = z.withUnsafeBytes { ZSTD_decompressDCtx(dctx, &buf, buf.count, $0.baseAddress, $0.count) } } }
+    figure("stage_has_us", th / n * 1e6, "us")
+    figure("stage_get_us", tg / n * 1e6, "us")
+    figure("stage_sha256_us", ts / n * 1e6, "us")
+    figure("stage_zstd_decompress_us", td / n * 1e6, "us")
+}
+
+let args = CommandLine.arguments
+switch args.count > 1 ? args[1] : "" {
+case "get-stages" where args.count == 3:
+    try getStages(path: args[2])
+case "store" where args.count == 4:
+    try storeBench(csv: args[2], work: args[3])
+default:
+    print("usage: cairn-bench store CSV WORKDIR | get-stages STORE.db")
+    exit(2)
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# `make bench`: builds in release mode and runs the benchmarks. Figures go to stdout and to
+# bench/out/results.txt; docs/benchmarks.md records them with the machine and the date.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+shared=${CAIRN_SHARED:-../shared}
+out=bench/out
+mkdir -p "$out"
+swift build -c release --product cairn-bench >/dev/null
+bin=$(swift build -c release --show-bin-path)
+
+# The chunk store: 100,000 chunks of 4 KiB cut from the 11,000,000-row CSV (about 410 MB).
+big="$out/rows-11m.csv"
+[ -s "$big" ] || python3 "$shared/bench/gen_rows.py" 11000000 "$big"
+{
+  echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+  "$bin/cairn-bench" store "$big" "$out/store"
+  "$bin/cairn-bench" get-stages "$out/store/store.db"
+} | tee "$out/results.txt"

@@ -7,6 +7,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "CairnStore", targets: ["CairnStore"]),
+        .library(name: "CairnValues", targets: ["CairnValues"]),
         .executable(name: "cairn", targets: ["cairn"]),
     ],
     dependencies: [
@@ -21,14 +22,16 @@ let package = Package(
         .target(
             name: "CairnStore",
             dependencies: ["CSQLite", "CZstd", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "CairnValues", dependencies: ["CairnStore"]),
         .executableTarget(
             name: "cairn",
             dependencies: ["CairnStore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "cmd/cairn"),
         // A child process that writes to a store until it is killed: the crash-safety tests drive it.
         .executableTarget(name: "cairn-crash-writer", dependencies: ["CairnStore"], path: "Tests/CrashWriter"),
-        .executableTarget(name: "cairn-bench", dependencies: ["CairnStore"], path: "bench/cairn-bench"),
+        .executableTarget(name: "cairn-bench", dependencies: ["CairnStore", "CairnValues"], path: "bench/cairn-bench"),
         .testTarget(name: "CairnStoreTests", dependencies: ["CairnStore", "CSQLite"]),
+        .testTarget(name: "CairnValuesTests", dependencies: ["CairnValues"]),
         .testTarget(name: "CairnCLITests", dependencies: ["CairnStore"]),
     ]
 )

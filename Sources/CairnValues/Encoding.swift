@@ -1,0 +1,282 @@
+/// The canonical binary encoding (docs/format.md). A chunk is one format-version byte followed
+/// by one encoded value or tree node. Each encoding starts with a tag; the primary tags are
+/// numbered in the kind order, so values of different kinds compare by their first byte.
+enum Tag: UInt8 {
+    case null = 0x00, falseValue = 0x01, trueValue = 0x02, int = 0x03, float = 0x04
+    case string = 0x05, stringRef = 0x06
+    case blobLeaf = 0x07, blobRef = 0x08
+    case listLeaf = 0x09, listRef = 0x0A
+    case mapLeaf = 0x0B, mapRef = 0x0C
+    case setLeaf = 0x0D, setRef = 0x0E
+    case structValue = 0x0F, ref = 0x10, counter = 0x11
+    // Internal tree nodes: only ever whole chunks, never inside another value.
+    case blobNode = 0x20, listNode = 0x21, mapNode = 0x22, setNode = 0x23
+
+    var kind: Value.Kind? {
+        switch self {
+        case .null: .null
+        case .falseValue, .trueValue: .bool
+        case .int: .int
+        case .float: .float
+        case .string, .stringRef: .string
+        case .blobLeaf, .blobRef: .blob
+        case .listLeaf, .listRef: .list
+        case .mapLeaf, .mapRef: .map
+        case .setLeaf, .setRef: .set
+        case .structValue: .struct
+        case .ref: .ref
+        case .counter: .counter
+        case .blobNode, .listNode, .mapNode, .setNode: nil
+        }
+    }
+}
+
+public enum Format {
+    /// The first byte of every chunk. A reader refuses any other, so a later format can be
+    /// detected and migrated.
+    public static let version: UInt8 = 1
+    /// A collection whose whole content is one leaf of at most this many encoded bytes is
+    /// written inline in its parent; anything larger is a Ref to its root node.
+    public static let inlineLimit = 1024
+    /// A string of more UTF-8 bytes than this is stored out of line, as a Blob tree.
+    public static let stringInlineLimit = 4096
+    /// Nesting deeper than this is refused when decoding, so a hostile chunk cannot exhaust
+    /// the stack.
+    public static let maxDepth = 64
+}
+
+// MARK: - Encoding
+
+extension ByteWriter {
+    /// Appends the encoding of `value` as it appears inside a parent, and the hashes of the
+    /// chunks it references to `refs`. Long strings are written to `store` as Blob trees.
+    mutating func value(_ value: Value, refs: inout [Hash], store: NodeStore) throws {
+        switch value {
+        case .null: byte(Tag.null.rawValue)
+        case .bool(let b): byte(b ? Tag.trueValue.rawValue : Tag.falseValue.rawValue)
+        case .int(let i):
+            byte(Tag.int.rawValue)
+            signed(i)
+        case .counter(let i):
+            byte(Tag.counter.rawValue)
+            signed(i)
+        case .float(let d):
+            byte(Tag.float.rawValue)
+            uint64BigEndian(d.isNaN ? Value.canonicalNaNBits : d.bitPattern)
+        case .string(let s):
+            let count = s.utf8.count
+            if count > Format.stringInlineLimit {
+                let blob = try Blob.build(Array(s.utf8), store: store)
+                tree(blob.root, refTag: .stringRef, refs: &refs)
+            } else {
+                byte(Tag.string.rawValue)
+                varint(UInt64(count))
+                bytes.append(contentsOf: s.utf8)
+            }
+        case .blob(let b): tree(b.root, refTag: .blobRef, refs: &refs)
+        case .list(let l): tree(l.root, refTag: .listRef, refs: &refs)
+        case .map(let m): tree(m.root, refTag: .mapRef, refs: &refs)
+        case .set(let s): tree(s.root, refTag: .setRef, refs: &refs)
+        case .struct(let s):
+            byte(Tag.structValue.rawValue)
+            string(s.name)
+            varint(UInt64(s.fields.count))
+            for f in s.fields {
+                string(f.name)
+                try self.value(f.value, refs: &refs, store: store)
+            }
+        case .ref(let r):
+            byte(Tag.ref.rawValue)
+            hash(r.target)
+            byte(UInt8(r.targetKind.rawValue))
+            refs.append(r.target)
+        }
+    }
+
+    mutating func string(_ s: String) {
+        varint(UInt64(s.utf8.count))
+        bytes.append(contentsOf: s.utf8)
+    }
+
+    /// A collection: its root leaf inline, or a Ref (hash, count, height) to its root node.
+    mutating func tree(_ root: TreeRoot, refTag: Tag, refs: inout [Hash]) {
+        if let leaf = root.inlineLeaf {
+            bytes.append(contentsOf: leaf.dropFirst())  // the leaf chunk without its version byte
+            refs.append(contentsOf: root.inlineRefs)
+        } else {
+            byte(refTag.rawValue)
+            hash(root.hash)
+            varint(root.count)
+            varint(UInt64(root.height))
+            refs.append(root.hash)
+        }
+    }
+}
+
+extension Value {
+    /// The canonical encoding of this value as it appears inside a parent.
+    public func encoded(store: NodeStore) throws -> [UInt8] {
+        var w = ByteWriter()
+        var refs: [Hash] = []
+        try w.value(self, refs: &refs, store: store)
+        return w.bytes
+    }
+
+    /// The hash of this value: of its encoding as if stored alone (a collection's root node).
+    public func hash(store: NodeStore) throws -> Hash {
+        switch self {
+        case .blob(let b): return b.root.hash
+        case .list(let l): return l.root.hash
+        case .map(let m): return m.root.hash
+        case .set(let s): return s.root.hash
+        default:
+            var w = ByteWriter()
+            w.byte(Format.version)
+            var refs: [Hash] = []
+            try w.value(self, refs: &refs, store: store)
+            return Hash(of: w.bytes)
+        }
+    }
+}
+
+// MARK: - Decoding
+
+extension ByteReader {
+    /// Decodes one value. Collections keep a handle on `store` to load their nodes.
+    mutating func value(store: NodeStore, depth: Int = 0) throws -> Value {
+        guard depth < Format.maxDepth else { throw DecodeError("values nest too deeply", at: pos) }
+        let at = pos
+        guard let tag = Tag(rawValue: try byte()) else { throw DecodeError("unknown tag \(buf[at])", at: at) }
+        switch tag {
+        case .null: return .null
+        case .falseValue: return .bool(false)
+        case .trueValue: return .bool(true)
+        case .int: return .int(try signed())
+        case .counter: return .counter(try signed())
+        case .float:
+            let bits = try uint64BigEndian()
+            let d = Double(bitPattern: bits)
+            if d.isNaN && bits != Value.canonicalNaNBits { throw DecodeError("NaN is not canonical", at: at) }
+            return .float(d)
+        case .string:
+            let n = try length()
+            let raw = try bytes(n)
+            guard let s = String(validating: raw.bindMemory(to: UInt8.self), as: UTF8.self) else {
+                throw DecodeError("string is not valid UTF-8", at: at)
+            }
+            return .string(s)
+        case .stringRef:
+            let root = try treeRef(at: at)
+            let blob = Blob(store: store, root: root)
+            let bytes = try blob.bytes()
+            guard let s = String(validating: bytes, as: UTF8.self) else { throw DecodeError("string is not valid UTF-8", at: at) }
+            return .string(s)
+        case .blobLeaf, .listLeaf, .mapLeaf, .setLeaf:
+            pos = at
+            try skipValue(depth: depth)
+            let leaf = [Format.version] + Array(UnsafeRawBufferPointer(rebasing: buf[at..<pos]))
+            let root = try TreeRoot(inlineLeaf: leaf, store: store)
+            switch tag {
+            case .blobLeaf: return .blob(Blob(store: store, root: root))
+            case .listLeaf: return .list(ProllyList(store: store, root: root))
+            case .mapLeaf: return .map(ProllyMap(store: store, root: root))
+            default: return .set(ProllySet(store: store, root: root))
+            }
+        case .blobRef: return .blob(Blob(store: store, root: try treeRef(at: at)))
+        case .listRef: return .list(ProllyList(store: store, root: try treeRef(at: at)))
+        case .mapRef: return .map(ProllyMap(store: store, root: try treeRef(at: at)))
+        case .setRef: return .set(ProllySet(store: store, root: try treeRef(at: at)))
+        case .structValue:
+            let name = try utf8String()
+            let n = try count(minItemSize: 2)
+            var fields: [(String, Value)] = []
+            var previous: String?
+            for _ in 0..<n {
+                let fieldAt = pos
+                let f = try utf8String()
+                if let p = previous, !utf8Less(p, f) { throw DecodeError("struct fields are not sorted and unique", at: fieldAt) }
+                previous = f
+                fields.append((f, try value(store: store, depth: depth + 1)))
+            }
+            return .struct(StructValue(name: name, fields: fields))
+        case .ref:
+            let h = try hash()
+            let k = try byte()
+            guard let kind = Value.Kind(rawValue: Int(k)) else { throw DecodeError("unknown ref kind \(k)", at: pos - 1) }
+            return .ref(ValueRef(target: h, targetKind: kind))
+        case .blobNode, .listNode, .mapNode, .setNode:
+            throw DecodeError("a tree node cannot appear inside a value", at: at)
+        }
+    }
+
+    mutating func utf8String() throws(DecodeError) -> String {
+        let at = pos
+        let n = try length()
+        let raw = try bytes(n)
+        guard let s = String(validating: raw.bindMemory(to: UInt8.self), as: UTF8.self) else {
+            throw DecodeError("string is not valid UTF-8", at: at)
+        }
+        return s
+    }
+
+    /// The (hash, count, height) of a collection stored by Ref.
+    mutating func treeRef(at: Int) throws(DecodeError) -> TreeRoot {
+        let h = try hash()
+        let count = try varint()
+        let height = try varint()
+        guard height >= 1 && height <= 64 else { throw DecodeError("tree height \(height) out of range", at: at) }
+        return TreeRoot(hash: h, count: count, height: Int(height))
+    }
+
+    /// Skips one value, checking its structure (not UTF-8 validity), and collects the hashes
+    /// it references into `refs` when given.
+    mutating func skipValue(depth: Int = 0, refs: UnsafeMutablePointer<[Hash]>? = nil) throws(DecodeError) {
+        guard depth < Format.maxDepth else { throw DecodeError("values nest too deeply", at: pos) }
+        let at = pos
+        guard let tag = Tag(rawValue: try byte()) else { throw DecodeError("unknown tag \(buf[at])", at: at) }
+        switch tag {
+        case .null, .falseValue, .trueValue: return
+        case .int, .counter: _ = try varint()
+        case .float: _ = try uint64BigEndian()
+        case .string, .blobLeaf: _ = try bytes(try length())
+        case .stringRef, .blobRef, .listRef, .mapRef, .setRef:
+            let r = try treeRef(at: at)
+            refs?.pointee.append(r.hash)
+        case .listLeaf, .setLeaf:
+            let n = try count(minItemSize: 1)
+            for _ in 0..<n { try skipValue(depth: depth + 1, refs: refs) }
+        case .mapLeaf:
+            let n = try count(minItemSize: 2)
+            for _ in 0..<n {
+                try skipValue(depth: depth + 1, refs: refs)
+                try skipValue(depth: depth + 1, refs: refs)
+            }
+        case .structValue:
+            _ = try bytes(try length())
+            let n = try count(minItemSize: 2)
+            for _ in 0..<n {
+                _ = try bytes(try length())
+                try skipValue(depth: depth + 1, refs: refs)
+            }
+        case .ref:
+            let h = try hash()
+            let k = try byte()
+            guard Value.Kind(rawValue: Int(k)) != nil else { throw DecodeError("unknown ref kind \(k)", at: pos - 1) }
+            refs?.pointee.append(h)
+        case .blobNode, .listNode, .mapNode, .setNode:
+            throw DecodeError("a tree node cannot appear inside a value", at: at)
+        }
+    }
+}
+
+extension Value {
+    /// Decodes a value from its encoding as it appears inside a parent.
+    public static func decode(_ bytes: [UInt8], store: NodeStore) throws -> Value {
+        try bytes.withUnsafeBytes { raw in
+            var r = ByteReader(raw)
+            let v = try r.value(store: store)
+            guard r.atEnd else { throw DecodeError("trailing bytes after the value", at: r.pos) }
+            return v
+        }
+    }
+}

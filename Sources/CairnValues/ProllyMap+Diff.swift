@@ -1,0 +1,96 @@
+/// One difference between two keyed trees, with the encodings of what changed.
+public struct EncodedDiff: Sendable {
+    public enum Op: String, Sendable { case add, remove, modify }
+    public let op: Op
+    public let key: [UInt8]
+    /// Absent on `add`.
+    public let old: [UInt8]?
+    /// Absent on `remove`.
+    public let new: [UInt8]?
+}
+
+extension OrderedTree {
+    /// Streams the differences from `a` to `b` in key order. Walks both trees at once and skips
+    /// every pair of subtrees with equal hashes, so d changes cost about d × depth node reads,
+    /// not the size of the trees. `body` returns false to stop.
+    static func diff(_ a: TreeRoot, _ b: TreeRoot, store: NodeStore, valued: Bool,
+                     _ body: (EncodedDiff) throws -> Bool) throws {
+        if a.hash == b.hash { return }
+        var x = TreeCursor(store: store, root: try store.rootNode(a))
+        var y = TreeCursor(store: store, root: try store.rootNode(b))
+        x.normalize()
+        y.normalize()
+        func value(_ c: TreeCursor) -> [UInt8]? { valued ? c.node.valueBytes(c.index) : nil }
+        while !x.atEnd || !y.atEnd {
+            if x.atEnd {
+                try y.descendToLeaf()
+                if try !body(EncodedDiff(op: .add, key: y.node.keyBytes(y.index), old: nil, new: value(y))) { return }
+                y.advance()
+                continue
+            }
+            if y.atEnd {
+                try x.descendToLeaf()
+                if try !body(EncodedDiff(op: .remove, key: x.node.keyBytes(x.index), old: value(x), new: nil)) { return }
+                x.advance()
+                continue
+            }
+            if x.isLazy && y.isLazy {
+                if x.level == y.level && x.childHash == y.childHash {
+                    x.advance()
+                    y.advance()
+                    continue
+                }
+                let lx = x.level, ly = y.level
+                if lx >= ly { try x.descend() }
+                if ly >= lx { try y.descend() }
+                continue
+            }
+            if x.isLazy { try x.descend(); continue }
+            if y.isLazy { try y.descend(); continue }
+            let order = x.node.withKey(x.index) { k in y.node.withKey(y.index) { KeyOrder.compare(k, $0) } }
+            if order == 0 {
+                if valued {
+                    let old = x.node.valueBytes(x.index), new = y.node.valueBytes(y.index)
+                    if old != new, try !body(EncodedDiff(op: .modify, key: x.node.keyBytes(x.index), old: old, new: new)) { return }
+                }
+                x.advance()
+                y.advance()
+            } else if order < 0 {
+                if try !body(EncodedDiff(op: .remove, key: x.node.keyBytes(x.index), old: value(x), new: nil)) { return }
+                x.advance()
+            } else {
+                if try !body(EncodedDiff(op: .add, key: y.node.keyBytes(y.index), old: nil, new: value(y))) { return }
+                y.advance()
+            }
+        }
+    }
+}
+
+/// One difference between two maps.
+public struct MapDiff: Sendable {
+    public let op: EncodedDiff.Op
+    public let key: Value
+    public let old: Value?
+    public let new: Value?
+}
+
+extension ProllyMap {
+    /// Streams the differences from this map to `other`, in key order, as encodings.
+    public func diffEncoded(to other: ProllyMap, _ body: (EncodedDiff) throws -> Bool) throws {
+        try OrderedTree.diff(root, other.root, store: store, valued: true, body)
+    }
+
+    /// Streams the differences from this map to `other`, in key order.
+    public func diff(to other: ProllyMap, _ body: (MapDiff) throws -> Bool) throws {
+        try diffEncoded(to: other) { d in
+            try body(MapDiff(op: d.op, key: try Value.decode(d.key, store: store),
+                             old: try d.old.map { try Value.decode($0, store: store) },
+                             new: try d.new.map { try Value.decode($0, store: store) }))
+        }
+    }
+
+    /// Applies a diff (as from ``diff(to:_:)``) to this map.
+    public func applying(_ diff: [MapDiff]) throws -> ProllyMap {
+        try editing(diff.map { ($0.key, $0.op == .remove ? nil : $0.new) })
+    }
+}

@@ -1,0 +1,107 @@
+/// A position in a tree: the path of (node, entry index) from the root down to `path.last`.
+///
+/// When `path.last` is an internal node the cursor is *lazy*: it stands at the start of the
+/// child at that index, not yet loaded. Diff uses this to compare subtrees by hash before
+/// reading them; iteration descends at once.
+struct TreeCursor {
+    let store: NodeStore
+    var path: [(node: Node, index: Int)]
+
+    init(store: NodeStore, root: Node) {
+        self.store = store
+        path = [(root, 0)]
+    }
+
+    var node: Node { path[path.count - 1].node }
+    var index: Int { path[path.count - 1].index }
+    var isLazy: Bool { !path.isEmpty && !node.isLeaf }
+    var atEnd: Bool { path.isEmpty }
+    var level: Int { node.level }
+    /// The hash of the subtree a lazy cursor stands at.
+    var childHash: Hash { node.children[index] }
+
+    /// Skips an empty root leaf.
+    mutating func normalize() {
+        if path.count == 1 && node.count == 0 { path.removeAll() }
+    }
+
+    /// Loads the child a lazy cursor stands at.
+    mutating func descend() throws {
+        let child = try store.node(childHash)
+        path.append((child, 0))
+    }
+
+    /// Descends to the first leaf entry at or below the current position.
+    mutating func descendToLeaf() throws {
+        while isLazy { try descend() }
+    }
+
+    /// Moves past the current entry at the current depth: a leaf entry, or the whole subtree a
+    /// lazy cursor stands at. Climbs when the node is done; the result may be lazy.
+    mutating func advance() {
+        while !path.isEmpty {
+            path[path.count - 1].index += 1
+            if path[path.count - 1].index < node.count { return }
+            path.removeLast()
+        }
+    }
+
+    /// Moves to the next leaf entry (descending), or to the end.
+    mutating func next() throws {
+        advance()
+        try descendToLeaf()
+    }
+
+    /// Positions at the first leaf entry whose key is ≥ `key` (keyed trees).
+    static func seek(store: NodeStore, root: Node, key: UnsafeRawBufferPointer) throws -> TreeCursor {
+        var c = TreeCursor(store: store, root: root)
+        while true {
+            let n = c.node
+            let i = n.lowerBound(key)
+            if n.isLeaf {
+                c.path[c.path.count - 1].index = i
+                if i >= n.count { c.advanceFromEnd() }
+                return c
+            }
+            if i >= n.count {
+                // Beyond every key: the end.
+                c.path.removeAll()
+                return c
+            }
+            c.path[c.path.count - 1].index = i
+            try c.descend()
+        }
+    }
+
+    /// Positions at leaf position `p` (0-based), or at the end when `p` ≥ count.
+    static func seek(store: NodeStore, root: Node, position p: UInt64) throws -> TreeCursor {
+        var c = TreeCursor(store: store, root: root)
+        guard p < root.subtreeCount else {
+            c.path.removeAll()
+            return c
+        }
+        var offset = p
+        while !c.node.isLeaf {
+            let (i, rest) = c.node.childFor(position: offset)
+            c.path[c.path.count - 1].index = i
+            offset = rest
+            try c.descend()
+        }
+        c.path[c.path.count - 1].index = Int(offset)
+        return c
+    }
+
+    /// Used when a leaf search lands past its last entry: step to the next leaf.
+    private mutating func advanceFromEnd() {
+        path[path.count - 1].index = node.count - 1
+        advance()
+        try? descendToLeaf()
+    }
+
+    /// The leaf position of the current entry (sum of counts to the left along the path).
+    var position: UInt64 {
+        var p: UInt64 = 0
+        for (n, i) in path { p += n.cumulative[i] }
+        return p
+    }
+}

@@ -1,0 +1,69 @@
+/// What a collection value holds: its root node's hash, its count (entries; bytes for a
+/// Blob), its height (1: the root is a leaf), and, when the whole collection is one small leaf,
+/// that leaf's bytes, since such a leaf is written inline in its parent, not as a chunk.
+public struct TreeRoot: Sendable, Hashable {
+    public let hash: Hash
+    public let count: UInt64
+    public let height: Int
+    /// The root leaf's chunk bytes (format version first) when the collection is inline.
+    let inlineLeaf: [UInt8]?
+    /// Chunks the inline leaf references (by-Ref values among its entries).
+    let inlineRefs: [Hash]
+
+    init(hash: Hash, count: UInt64, height: Int) {
+        self.hash = hash
+        self.count = count
+        self.height = height
+        inlineLeaf = nil
+        inlineRefs = []
+    }
+
+    init(inlineLeaf: [UInt8], count: UInt64, refs: [Hash]) {
+        hash = Hash(of: inlineLeaf)
+        self.count = count
+        height = 1
+        self.inlineLeaf = inlineLeaf
+        inlineRefs = refs
+    }
+
+    /// Reads an inline leaf found inside a parent.
+    init(inlineLeaf: [UInt8], store: NodeStore) throws {
+        let node: Node
+        let h = Hash(of: inlineLeaf)
+        do { node = try Node(hash: h, bytes: inlineLeaf) } catch let e as DecodeError {
+            throw e
+        }
+        self.init(inlineLeaf: inlineLeaf, count: node.subtreeCount, refs: node.refs)
+    }
+
+    public var isInline: Bool { inlineLeaf != nil }
+
+    public static func == (a: TreeRoot, b: TreeRoot) -> Bool { a.hash == b.hash }
+    public func hash(into h: inout Hasher) { h.combine(hash) }
+}
+
+/// The four tree shapes.
+enum TreeKind: Sendable {
+    case map, set, list, blob
+
+    var leafTag: Tag {
+        switch self { case .map: .mapLeaf; case .set: .setLeaf; case .list: .listLeaf; case .blob: .blobLeaf }
+    }
+    var nodeTag: Tag {
+        switch self { case .map: .mapNode; case .set: .setNode; case .list: .listNode; case .blob: .blobNode }
+    }
+    /// Whether internal entries carry the last key of their subtree (ordered collections).
+    var isKeyed: Bool { self == .map || self == .set }
+}
+
+extension NodeStore {
+    /// The root node of a collection.
+    func rootNode(_ root: TreeRoot) throws -> Node {
+        if let leaf = root.inlineLeaf {
+            do { return try Node(hash: root.hash, bytes: leaf) } catch let e as DecodeError {
+                throw StoreError.corruptChunk(root.hash, reason: e.description)
+            }
+        }
+        return try node(root.hash)
+    }
+}

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The total order over values, computed on their encodings so tree searches never decode.
 ///
 /// - Different kinds sort by kind: null < bool < int < float < string < blob < list < map <
@@ -83,11 +89,6 @@ enum KeyOrder {
 }
 
 @inline(__always) func memcmpBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Int {
-    var i = 0
-    while i < n {
-        let x = a.load(fromByteOffset: i, as: UInt8.self), y = b.load(fromByteOffset: i, as: UInt8.self)
-        if x != y { return x < y ? -1 : 1 }
-        i += 1
-    }
-    return 0
+    let c = memcmp(a, b, n)
+    return c < 0 ? -1 : (c > 0 ? 1 : 0)
 }

@@ -123,6 +123,17 @@ public final class Node: @unchecked Sendable {
         Array(bytes[Int(valueStarts[i])..<Int(keyStarts[i + 1])])
     }
 
+    /// Whether Map leaf value `i` here and value `j` of `other` have the same bytes, without
+    /// copying either.
+    func valueEquals(_ i: Int, _ other: Node, _ j: Int) -> Bool {
+        let a = Int(valueStarts[i])..<Int(keyStarts[i + 1])
+        let b = Int(other.valueStarts[j])..<Int(other.keyStarts[j + 1])
+        guard a.count == b.count else { return false }
+        return bytes.withUnsafeBytes { x in
+            other.bytes.withUnsafeBytes { y in memcmpBytes(x.baseAddress! + a.lowerBound, y.baseAddress! + b.lowerBound, a.count) == 0 }
+        }
+    }
+
     /// The whole encoded entry `i` of a leaf (Map: key and value; Set/List: element).
     func entryBytes(_ i: Int) -> ArraySlice<UInt8> { bytes[Int(keyStarts[i])..<Int(keyStarts[i + 1])] }
 

@@ -181,9 +181,11 @@ extension OrderedTree {
             if node.isLeaf {
                 let keyEnd = node.tag == .mapLeaf ? Int(node.valueStarts[i]) : end
                 var refs: [Hash] = []
-                var r = ByteReader(entry)
-                try withUnsafeMutablePointer(to: &refs) { p in
-                    while !r.atEnd { try r.skipValue(refs: p) }
+                if !node.refs.isEmpty {  // most leaves reference nothing: no need to look
+                    var r = ByteReader(entry)
+                    try withUnsafeMutablePointer(to: &refs) { p in
+                        while !r.atEnd { try r.skipValue(refs: p) }
+                    }
                 }
                 try emit(entry, keyEnd - start, 1, refs)
             } else {

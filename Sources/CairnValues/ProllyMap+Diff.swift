@@ -49,9 +49,10 @@ extension OrderedTree {
             if y.isLazy { try y.descend(); continue }
             let order = x.node.withKey(x.index) { k in y.node.withKey(y.index) { KeyOrder.compare(k, $0) } }
             if order == 0 {
-                if valued {
-                    let old = x.node.valueBytes(x.index), new = y.node.valueBytes(y.index)
-                    if old != new, try !body(EncodedDiff(op: .modify, key: x.node.keyBytes(x.index), old: old, new: new)) { return }
+                if valued && !x.node.valueEquals(x.index, y.node, y.index) {
+                    let d = EncodedDiff(op: .modify, key: x.node.keyBytes(x.index), old: x.node.valueBytes(x.index),
+                                        new: y.node.valueBytes(y.index))
+                    if try !body(d) { return }
                 }
                 x.advance()
                 y.advance()

@@ -118,6 +118,7 @@ extension ProllyMap {
             let c = KeyOrder.compare($0.element.key, $1.element.key)
             return c != 0 ? c < 0 : $0.offset < $1.offset
         }.map(\.element)
+        if let small = smallLeaf(sorted) { return ProllyMap(store: store, root: small) }
         let builder = MapBuilder(store: store)
         for (i, e) in sorted.enumerated() where i + 1 == sorted.count || KeyOrder.compare(e.key, sorted[i + 1].key) != 0 {
             try builder.appendEncoded(key: e.key, value: e.value, refs: e.refs)
@@ -144,8 +145,46 @@ extension ProllyMap {
         return ProllyMap(store: store, root: try OrderedTree.apply(sortedUnique(batch), to: root, kind: .map, store: store))
     }
 
+    /// Like ``editing(_:)`` with keys and values already encoded (`nil` removes).
+    public func editingEncoded(_ edits: [(key: [UInt8], value: [UInt8]?)], refs: [Hash] = []) throws -> ProllyMap {
+        var batch: [LevelEdit] = []
+        batch.reserveCapacity(edits.count)
+        for (k, v) in edits {
+            if let v {
+                batch.append(LevelEdit(key: k, entry: k + v, keyLength: k.count, subtree: 1, refs: []))
+            } else {
+                batch.append(LevelEdit(key: k, entry: nil, keyLength: k.count, subtree: 1, refs: []))
+            }
+        }
+        if !refs.isEmpty, !batch.isEmpty { batch[0].refs = refs }
+        return ProllyMap(store: store, root: try OrderedTree.apply(sortedUnique(batch), to: root, kind: .map, store: store))
+    }
+
     public func setting(_ key: Value, to value: Value) throws -> ProllyMap { try editing([(key, value)]) }
     public func removing(_ key: Value) throws -> ProllyMap { try editing([(key, nil)]) }
+}
+
+/// A map whose entries total under 512 bytes is one leaf (the boundary rule never splits below
+/// 512 B), hence inline: encoded directly, without a builder. Nil when it is larger.
+func smallLeaf(_ sorted: [(key: [UInt8], value: [UInt8], refs: [Hash])]) -> TreeRoot? {
+    var size = 0
+    for e in sorted { size += e.key.count + e.value.count }
+    guard size < Boundary.minSize else { return nil }
+    var w = ByteWriter(capacity: size + 8)
+    w.byte(Format.version)
+    w.byte(Tag.mapLeaf.rawValue)
+    var count = 0
+    var refs: [Hash] = []
+    var body = ByteWriter(capacity: size)
+    for (i, e) in sorted.enumerated() where i + 1 == sorted.count || KeyOrder.compare(e.key, sorted[i + 1].key) != 0 {
+        body.append(e.key)
+        body.append(e.value)
+        refs.append(contentsOf: e.refs)
+        count += 1
+    }
+    w.varint(UInt64(count))
+    w.append(body.bytes)
+    return TreeRoot(inlineLeaf: w.bytes, count: UInt64(count), refs: refs)
 }
 
 /// Sorts edits by key; of equal keys the last given wins.
@@ -186,6 +225,13 @@ public final class MapBuilder {
         if let last = lastKey, KeyOrder.compare(last, key) >= 0 { throw ValueError.keysOutOfOrder }
         lastKey = key
         try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try builder.appendMapEntry(key: k, value: v, refs: refs) } }
+    }
+
+    /// The encoding of `value` as a key or value, for ``appendEncoded(key:value:refs:)``.
+    public func encode(_ value: Value, refs: inout [Hash]) throws -> [UInt8] {
+        var w = ByteWriter()
+        try w.value(value, refs: &refs, store: store)
+        return w.bytes
     }
 
     public func finish() throws -> ProllyMap { ProllyMap(store: store, root: try builder.finish()) }

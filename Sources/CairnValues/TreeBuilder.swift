@@ -23,7 +23,7 @@ struct ClosedNode {
 struct LevelChunker {
     let kind: TreeKind
     let level: Int
-    private(set) var entries = ByteWriter(capacity: 8 * 1024)
+    private(set) var entries = ByteWriter(capacity: 256)
     private(set) var n = 0
     private(set) var size = 0
     private var subtree: UInt64 = 0
@@ -53,6 +53,24 @@ struct LevelChunker {
             lastKey.append(contentsOf: keyBytes)
         }
         if Boundary.splits(sizeBefore: before, itemSize: entry.count, keyHash: Boundary.keyHash(keyBytes, level: level)) {
+            return try close(store: store)
+        }
+        return nil
+    }
+
+    /// Appends a Map leaf entry given as key and value; the key decides the boundary.
+    mutating func appendMapEntry(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, refs entryRefs: [Hash],
+                                 store: NodeStore) throws -> ClosedNode? {
+        let before = size
+        entries.append(key)
+        entries.append(value)
+        n += 1
+        size += key.count + value.count
+        subtree += 1
+        if !entryRefs.isEmpty { refs.append(contentsOf: entryRefs) }
+        lastKey.removeAll(keepingCapacity: true)
+        lastKey.append(contentsOf: key)
+        if Boundary.splits(sizeBefore: before, itemSize: key.count + value.count, keyHash: Boundary.keyHash(key, level: level)) {
             return try close(store: store)
         }
         return nil
@@ -144,11 +162,9 @@ final class TreeBuilder {
 
     /// Appends a Map entry, key and value already encoded.
     func appendMapEntry(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, refs: [Hash]) throws {
-        var entry = [UInt8]()
-        entry.reserveCapacity(key.count + value.count)
-        entry.append(contentsOf: key)
-        entry.append(contentsOf: value)
-        try entry.withUnsafeBytes { try append(entry: $0, key: 0..<key.count, subtree: 1, refs: refs) }
+        if let closed = try levels[0].appendMapEntry(key: key, value: value, refs: refs, store: store) {
+            try promote(closed, from: 0)
+        }
     }
 
     /// Appends a Set or List element, already encoded.

@@ -2,7 +2,7 @@
 /// Blob), its height (1: the root is a leaf), and, when the whole collection is one small leaf,
 /// that leaf's bytes, since such a leaf is written inline in its parent, not as a chunk.
 public struct TreeRoot: Sendable, Hashable {
-    public let hash: Hash
+    private let storedHash: Hash
     public let count: UInt64
     public let height: Int
     /// The root leaf's chunk bytes (format version first) when the collection is inline.
@@ -10,8 +10,15 @@ public struct TreeRoot: Sendable, Hashable {
     /// Chunks the inline leaf references (by-Ref values among its entries).
     let inlineRefs: [Hash]
 
+    /// The hash of the root node. For an inline leaf it is computed when asked for: most rows
+    /// of a table are small inline maps whose hash nobody needs.
+    public var hash: Hash {
+        if let leaf = inlineLeaf { return Hash(of: leaf) }
+        return storedHash
+    }
+
     init(hash: Hash, count: UInt64, height: Int) {
-        self.hash = hash
+        self.storedHash = hash
         self.count = count
         self.height = height
         inlineLeaf = nil
@@ -19,7 +26,7 @@ public struct TreeRoot: Sendable, Hashable {
     }
 
     init(inlineLeaf: [UInt8], count: UInt64, refs: [Hash]) {
-        hash = Hash(of: inlineLeaf)
+        storedHash = .zero
         self.count = count
         height = 1
         self.inlineLeaf = inlineLeaf
@@ -38,8 +45,19 @@ public struct TreeRoot: Sendable, Hashable {
 
     public var isInline: Bool { inlineLeaf != nil }
 
-    public static func == (a: TreeRoot, b: TreeRoot) -> Bool { a.hash == b.hash }
-    public func hash(into h: inout Hasher) { h.combine(hash) }
+    /// Equal roots have equal hashes. Whether a root is inline depends only on its content, so
+    /// two inline roots compare by bytes and an inline root never equals a stored one.
+    public static func == (a: TreeRoot, b: TreeRoot) -> Bool {
+        switch (a.inlineLeaf, b.inlineLeaf) {
+        case let (x?, y?): return x == y
+        case (nil, nil): return a.storedHash == b.storedHash
+        default: return false
+        }
+    }
+
+    public func hash(into h: inout Hasher) {
+        if let leaf = inlineLeaf { h.combine(leaf) } else { h.combine(storedHash) }
+    }
 }
 
 /// The four tree shapes.

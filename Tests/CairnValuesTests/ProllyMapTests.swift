@@ -195,3 +195,13 @@ extension Array {
         stride(from: 0, to: count, by: n).map { Array(self[$0..<Swift.min(count, $0 + n)]) }
     }
 }
+
+@Suite struct TreeShapeTests {
+    /// The trees the other tests use are deep enough to exercise internal-node edits.
+    @Test func testTreesHaveSeveralLevels() throws {
+        let store = memoryNodeStore()
+        #expect(try ProllyMap.build(sorted: (0..<6000).map(row), store: store).height >= 2)
+        #expect(try ProllyMap.build(sorted: (0..<30_000).map(row), store: store).height >= 3)
+        #expect(try ProllyList.build((0..<8000).map { Value.int(Int64($0)) }, store: store).root.height >= 2)
+    }
+}

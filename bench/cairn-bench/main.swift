@@ -4,6 +4,7 @@
 //   cairn-bench store CSV WORKDIR   chunk store: put and get of 4 KiB chunks cut from CSV
 //   cairn-bench get-stages STORE.db where the time of one get goes
 import CairnStore
+import CairnValues
 import CZstd
 import Foundation
 
@@ -179,10 +180,110 @@ func getStages(path: String) throws {
     figure("stage_zstd_decompress_us", td / n * 1e6, "us")
 }
 
+/// Reads the workload CSV (id,name,city,score) into row values keyed by id.
+func readRows(_ csv: String) throws -> [(key: Value, row: [(String, Value)])] {
+    let text = try String(contentsOfFile: csv, encoding: .utf8)
+    var rows: [(key: Value, row: [(String, Value)])] = []
+    for line in text.split(separator: "\n").dropFirst() {
+        let f = line.split(separator: ",", omittingEmptySubsequences: false)
+        rows.append((.string(String(f[0])), [("id", .string(String(f[0]))), ("name", .string(String(f[1]))),
+                                              ("city", .string(String(f[2]))), ("score", .int(Int64(f[3])!))]))
+    }
+    return rows
+}
+
+/// Prolly-tree figures of issue 3 on the SQLite store.
+func treeBench(csv: String, work: String) throws {
+    try? FileManager.default.removeItem(atPath: work)
+    try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+    let rows = try readRows(csv)
+    let n = rows.count
+    print("# \(n) rows")
+
+    // Sorted build, chunks written.
+    let chunks = try SQLiteChunkStore.create(at: work + "/tree.db")
+    let store = NodeStore(chunks)
+    var map: ProllyMap!
+    let encoder = RecordEncoder(columns: ["id", "name", "city", "score"])
+    let tSorted = try seconds {
+        let builder = MapBuilder(store: store)
+        var refs: [Hash] = []
+        for r in rows {
+            try builder.appendEncoded(key: builder.encode(r.key, refs: &refs), value: encoder.encode(r.row.map(\.1), store: store, refs: &refs))
+        }
+        map = try builder.finish()
+        try store.flush()
+    }
+    figure("tree_build_sorted_s", tSorted, "s")
+    let stats = try chunks.stats()
+    figure("tree_chunks", Double(stats.chunks), "chunks")
+    figure("tree_height", Double(map.height), "levels")
+
+    if ProcessInfo.processInfo.environment["CAIRN_BENCH_SORTED_ONLY"] != nil {
+        return
+    }
+    // Shuffled build.
+    var shuffled = rows
+    var rng = SystemRandomNumberGenerator()
+    shuffled.shuffle(using: &rng)
+    let chunks2 = try SQLiteChunkStore.create(at: work + "/tree2.db")
+    let store2 = NodeStore(chunks2)
+    var map2: ProllyMap!
+    let tShuffled = try seconds {
+        // Runs of 100,000 rows (about 10 MB) sorted in memory and spilled, then merged.
+        let builder = UnsortedMapBuilder(store: store2, runBytes: 10 << 20, directory: work)
+        var refs: [Hash] = []
+        for r in shuffled {
+            try builder.append(key: try encoder.encodeKey(r.key, store: store2), value: try encoder.encode(r.row.map(\.1), store: store2, refs: &refs))
+        }
+        map2 = try builder.finish()
+        try store2.flush()
+    }
+    figure("tree_build_shuffled_s", tShuffled, "s")
+    print("# same root: \(map2.hash == map.hash)")
+    chunks2.close()
+
+    // Point reads.
+    let keys = (0..<10_000).map { _ in rows[Int.random(in: 0..<n, using: &rng)].key }
+    let coldStore = NodeStore(try SQLiteChunkStore.open(at: work + "/tree.db"))
+    let cold = ProllyMap(store: coldStore, root: map.root)
+    let tCold = try seconds { for k in keys { _ = try cold.get(k) } }
+    figure("reads10k_cold_ms", tCold * 1000, "ms")
+    let tWarm = try seconds { for k in keys { _ = try cold.get(k) } }
+    figure("reads10k_warm_ms", tWarm * 1000, "ms")
+    figure("node_cache_nodes", Double(coldStore.cachedNodes), "nodes")
+
+    // Diffs after 1 and 1,000 changes.
+    let one = try map.setting(rows[n / 2].key, to: .string("changed"))
+    var edits: [(Value, Value?)] = []
+    for i in 0..<1000 { edits.append((rows[(i * 997) % n].key, .string("changed-\(i)"))) }
+    let thousand = try map.editing(edits)
+    try store.flush()
+    func diffCount(_ a: ProllyMap, _ b: ProllyMap) throws -> Int {
+        var c = 0
+        try a.diffEncoded(to: b) { _ in c += 1; return true }
+        return c
+    }
+    let warmStore = NodeStore(chunks)
+    _ = try diffCount(ProllyMap(store: warmStore, root: map.root), ProllyMap(store: warmStore, root: one.root))
+    var got = 0
+    let tOne = try seconds { got = try diffCount(ProllyMap(store: warmStore, root: map.root), ProllyMap(store: warmStore, root: one.root)) }
+    precondition(got == 1)
+    figure("diff1_ms", tOne * 1000, "ms")
+    let coldDiff = NodeStore(try SQLiteChunkStore.open(at: work + "/tree.db"))
+    let tThousandCold = try seconds { got = try diffCount(ProllyMap(store: coldDiff, root: map.root), ProllyMap(store: coldDiff, root: thousand.root)) }
+    precondition(got == 1000)
+    figure("diff1000_cold_ms", tThousandCold * 1000, "ms")
+    let tThousandWarm = try seconds { got = try diffCount(ProllyMap(store: coldDiff, root: map.root), ProllyMap(store: coldDiff, root: thousand.root)) }
+    figure("diff1000_warm_ms", tThousandWarm * 1000, "ms")
+}
+
 let args = CommandLine.arguments
 switch args.count > 1 ? args[1] : "" {
 case "get-stages" where args.count == 3:
     try getStages(path: args[2])
+case "tree" where args.count == 4:
+    try treeBench(csv: args[2], work: args[3])
 case "store" where args.count == 4:
     try storeBench(csv: args[2], work: args[3])
 default:

@@ -1,0 +1,203 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Builds a map from entries in any key order, in bounded memory: entries gather in memory up
+/// to `runBytes`, each full run is sorted and spilled to a temporary file, and `finish` merges
+/// the runs into one sorted build. The result is the same tree a sorted build gives, and the
+/// chunk store sees each node once, where batched edits of random keys would rewrite most
+/// leaves once per batch.
+public final class UnsortedMapBuilder {
+    public let store: NodeStore
+    private let runBytes: Int
+    private let directory: String
+    private var entries: [(key: [UInt8], value: [UInt8], seq: Int)] = []
+    private var bytes = 0
+    private var runs: [String] = []
+    private var seq = 0
+    private var refs: [Hash] = []
+
+    /// What to do with two entries of one key.
+    public enum Duplicates: Sendable {
+        /// The later entry wins.
+        case lastWins
+        /// `finish` throws ``DuplicateKey`` with the key and the positions of both entries.
+        case refuse
+    }
+
+    public struct DuplicateKey: Error, Sendable {
+        public let key: [UInt8]
+        /// The 0-based order in which the two entries were appended.
+        public let first: Int
+        public let second: Int
+    }
+
+    private let duplicates: Duplicates
+
+    /// `directory` holds the spilled runs; it must exist and be writable.
+    public init(store: NodeStore, runBytes: Int = 64 << 20, directory: String, duplicates: Duplicates = .lastWins) {
+        self.store = store
+        self.runBytes = runBytes
+        self.directory = directory
+        self.duplicates = duplicates
+    }
+
+    deinit { for r in runs { unlink(r) } }
+
+    /// Appends an encoded entry; `entryRefs` are the chunks the value references.
+    public func append(key: [UInt8], value: [UInt8], refs entryRefs: [Hash] = []) throws {
+        entries.append((key, value, seq))
+        seq += 1
+        bytes += key.count + value.count + 48
+        refs.append(contentsOf: entryRefs)
+        if bytes >= runBytes { try spill() }
+    }
+
+    /// Sorts by key, then by arrival. Sorts indexes, not the entries: moving tuples of arrays
+    /// costs a retain and a release each.
+    private func sortRun() {
+        let order: [Int] = entries.withUnsafeBufferPointer { e in
+            Array(e.indices).sorted { a, b in
+                let c = KeyOrder.compare(e[a].key, e[b].key)
+                return c != 0 ? c < 0 : e[a].seq < e[b].seq
+            }
+        }
+        entries = order.map { entries[$0] }
+    }
+
+    /// Writes the sorted run: per entry, varints of sequence, key length and value length, then
+    /// the bytes.
+    private func spill() throws {
+        sortRun()
+        let path = directory + "/run-\(runs.count)-\(getpid()).tmp"
+        guard let f = fopen(path, "wb") else { throw StoreError.io("cannot create \(path): \(String(cString: strerror(errno)))") }
+        runs.append(path)
+        var w = ByteWriter(capacity: 1 << 20)
+        for e in entries {
+            w.varint(UInt64(e.seq))
+            w.varint(UInt64(e.key.count))
+            w.varint(UInt64(e.value.count))
+            w.append(e.key)
+            w.append(e.value)
+            if w.bytes.count >= 1 << 20 { try write(w.bytes, f, path); w.bytes.removeAll(keepingCapacity: true) }
+        }
+        try write(w.bytes, f, path)
+        guard fclose(f) == 0 else { throw StoreError.io("cannot write \(path)") }
+        entries.removeAll(keepingCapacity: true)
+        bytes = 0
+    }
+
+    private func write(_ b: [UInt8], _ f: UnsafeMutablePointer<FILE>, _ path: String) throws {
+        guard b.isEmpty || fwrite(b, 1, b.count, f) == b.count else {
+            throw StoreError.io("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Merges everything appended into a map.
+    public func finish() throws -> ProllyMap {
+        let builder = MapBuilder(store: store)
+        var sources: [RunSource] = []
+        if runs.isEmpty {
+            sortRun()
+            sources.append(MemoryRun(entries))
+            entries = []
+        } else {
+            if !entries.isEmpty { try spill() }
+            for r in runs { sources.append(try FileRun(path: r)) }
+        }
+        var heads: [(key: [UInt8], value: [UInt8], seq: Int)?] = try sources.map { try $0.next() }
+        var pending: (key: [UInt8], value: [UInt8], seq: Int)?
+        var first = true
+        while true {
+            // The smallest head (k is small: a linear scan beats a heap).
+            var best = -1
+            for (i, h) in heads.enumerated() {
+                guard let h else { continue }
+                if best < 0 { best = i; continue }
+                let c = KeyOrder.compare(h.key, heads[best]!.key)
+                if c < 0 || (c == 0 && h.seq < heads[best]!.seq) { best = i }
+            }
+            guard best >= 0 else { break }
+            let e = heads[best]!
+            heads[best] = try sources[best].next()
+            if let p = pending, KeyOrder.compare(p.key, e.key) == 0 {
+                if duplicates == .refuse { throw DuplicateKey(key: e.key, first: p.seq, second: e.seq) }
+                pending = e
+                continue
+            }
+            if let p = pending {
+                try builder.appendEncoded(key: p.key, value: p.value, refs: first ? refs : [])
+                first = false
+            }
+            pending = e
+        }
+        if let p = pending { try builder.appendEncoded(key: p.key, value: p.value, refs: first ? refs : []) }
+        for r in runs { unlink(r) }
+        runs.removeAll()
+        return try builder.finish()
+    }
+}
+
+private protocol RunSource {
+    func next() throws -> (key: [UInt8], value: [UInt8], seq: Int)?
+}
+
+private final class MemoryRun: RunSource {
+    let entries: [(key: [UInt8], value: [UInt8], seq: Int)]
+    var i = 0
+    init(_ e: [(key: [UInt8], value: [UInt8], seq: Int)]) { entries = e }
+    func next() throws -> (key: [UInt8], value: [UInt8], seq: Int)? {
+        guard i < entries.count else { return nil }
+        defer { i += 1 }
+        return entries[i]
+    }
+}
+
+/// Reads a spilled run back in pieces of 1 MiB.
+private final class FileRun: RunSource {
+    let file: UnsafeMutablePointer<FILE>
+    let path: String
+    var buffer: [UInt8] = []
+    var pos = 0
+    var eof = false
+
+    init(path: String) throws {
+        guard let f = fopen(path, "rb") else { throw StoreError.io("cannot read \(path)") }
+        file = f
+        self.path = path
+    }
+
+    deinit { fclose(file) }
+
+    private func ensure(_ n: Int) throws -> Bool {
+        while buffer.count - pos < n && !eof {
+            buffer.removeFirst(pos)
+            pos = 0
+            var chunk = [UInt8](repeating: 0, count: 1 << 20)
+            let got = fread(&chunk, 1, chunk.count, file)
+            if got == 0 { eof = true } else { buffer.append(contentsOf: chunk[0..<got]) }
+        }
+        return buffer.count - pos >= n
+    }
+
+    func next() throws -> (key: [UInt8], value: [UInt8], seq: Int)? {
+        guard try ensure(1) else { return nil }
+        _ = try ensure(30)
+        var header: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var used = 0
+        try buffer.withUnsafeBytes { raw in
+            var r = ByteReader(UnsafeRawBufferPointer(rebasing: raw[pos...]))
+            header = (try r.varint(), try r.varint(), try r.varint())
+            used = r.pos
+        }
+        pos += used
+        let k = Int(header.1), v = Int(header.2)
+        guard try ensure(k + v) else { throw StoreError.io("spilled run \(path) is truncated") }
+        let key = Array(buffer[pos..<(pos + k)])
+        let value = Array(buffer[(pos + k)..<(pos + k + v)])
+        pos += k + v
+        return (key, value, Int(header.0))
+    }
+}

@@ -1,0 +1,88 @@
+import Testing
+@testable import CairnValues
+
+@Suite struct JSONTests {
+    let store = memoryNodeStore()
+
+    func roundTrip(_ text: String) throws -> String {
+        try JSON.string(JSON.parse(text, store: store))
+    }
+
+    @Test func integersStayIntegersAndFloatsStayFloats() throws {
+        #expect(try JSON.parse("1", store: store) == .int(1))
+        #expect(try JSON.parse("1.0", store: store) == .float(1.0))
+        #expect(try JSON.parse("-0.0", store: store) == .float(-0.0))
+        #expect(try JSON.parse("1e3", store: store) == .float(1000))
+        #expect(try JSON.parse("9223372036854775807", store: store) == .int(.max))
+        #expect(try roundTrip("[1,1.0,-0.0,0.1,1e-05,123456789012345680000.0]") == "[1,1.0,-0.0,0.1,1e-05,1.2345678901234568e+20]")
+    }
+
+    @Test func objectsAndNesting() throws {
+        let text = #"{"b":[true,false,null],"a":{"x":"y\n\"z\"","é":1}}"#
+        // Keys come out sorted by UTF-8 bytes.
+        #expect(try roundTrip(text) == #"{"a":{"x":"y\n\"z\"","é":1},"b":[true,false,null]}"#)
+    }
+
+    @Test func taggedKindsRoundTrip() throws {
+        let set = try ProllySet.build([.int(2), .int(1)], store: store)
+        let big = try Blob.build((0..<5000).map { UInt8($0 % 251) }, store: store)
+        try store.flush()
+        let nonStringKeys = try ProllyMap.build([(.int(1), .string("one"))], store: store)
+        let looksLikeATag = try ProllyMap.build([(.string("$set"), .int(1))], store: store)
+        let values: [Value] = [
+            .set(set), .counter(-4), .float(.nan), .float(.infinity), .float(-.infinity),
+            .struct(StructValue(name: "P", fields: [("x", .int(1))])),
+            .ref(ValueRef(target: set.hash, targetKind: .set)),
+            .blob(try Blob.build([1, 2, 3], store: store)), .blob(big),
+            .map(nonStringKeys), .map(looksLikeATag),
+        ]
+        for v in values {
+            let text = try JSON.string(v)
+            #expect(try JSON.parse(text, store: store) == v, "\(text)")
+        }
+        #expect(try JSON.string(.counter(3)) == #"{"$counter":3}"#)
+        #expect(try JSON.string(.map(looksLikeATag)) == #"{"$map":[["$set",1]]}"#)
+        // An object with "$" keys that is not exactly a tag is an ordinary object.
+        #expect(try JSON.parse(#"{"$set":[1],"other":2}"#, store: store).kind == .map)
+    }
+
+    @Test(arguments: [
+        ("", 0), ("{", 1), ("[1,]", 3), ("[1 2]", 3), ("{\"a\" 1}", 5), ("tru", 0), ("01", 0), ("1.", 0), ("-", 0),
+        ("\"abc", 0), ("\"\\x\"", 1), ("[1] 2", 4), ("9223372036854775808", 0), ("1e999", 0), ("\"\\ud800\"", 7),
+        ("{\"a\":1,}", 7), ("\"a\u{01}\"", 2),
+    ])
+    func malformedInputReportsItsOffset(text: String, offset: Int) {
+        do {
+            _ = try JSON.parse(text, store: store)
+            Issue.record("accepted \(text)")
+        } catch let e as JSONError {
+            #expect(e.offset == offset, "\(text): \(e)")
+        } catch {
+            Issue.record("\(text): \(error)")
+        }
+    }
+
+    @Test func parsesFromPieces() throws {
+        let text = Array(#"{"list":[1,2,3,"four",{"five":5.5}],"s":"\u00e9\ud83d\ude00"}"#.utf8)
+        var pieces = stride(from: 0, to: text.count, by: 3).map { Array(text[$0..<min(text.count, $0 + 3)]) }
+        var p = JSONParser(source: ByteSource { pieces.isEmpty ? [] : pieces.removeFirst() }, store: store)
+        let v = try p.document()
+        #expect(v == (try JSON.parse(text, store: store)))
+        guard case .map(let m) = v else { Issue.record("not a map"); return }
+        #expect(try m.get(.string("s")) == .string("é😀"))
+    }
+
+    @Test func deepNestingIsRefused() {
+        let text = String(repeating: "[", count: 1000) + String(repeating: "]", count: 1000)
+        #expect(throws: JSONError.self) { try JSON.parse(text, store: store) }
+    }
+
+    @Test func base64() {
+        for n in 0..<10 {
+            let bytes = (0..<n).map { UInt8($0 * 37 % 256) }
+            #expect(Base64.decode(Base64.encode(bytes)) == bytes)
+        }
+        #expect(Base64.encode(Array("foobar".utf8)) == "Zm9vYmFy")
+        #expect(Base64.decode("Zm9=v") == nil)
+    }
+}

@@ -16,4 +16,7 @@ big="$out/rows-11m.csv"
   echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
   "$bin/cairn-bench" store "$big" "$out/store"
   "$bin/cairn-bench" get-stages "$out/store/store.db"
+  # Prolly trees: the 1,000,000-row workload.
+  [ -s "$out/rows-1m.csv" ] || python3 "$shared/bench/gen_rows.py" 1000000 "$out/rows-1m.csv"
+  "$bin/cairn-bench" tree "$out/rows-1m.csv" "$out/tree"
 } | tee "$out/results.txt"

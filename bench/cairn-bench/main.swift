@@ -219,6 +219,12 @@ func treeBench(csv: String, work: String) throws {
     figure("tree_chunks", Double(stats.chunks), "chunks")
     figure("tree_height", Double(map.height), "levels")
 
+    let shape = try map.root.stats(store: store)
+    figure("tree_leaf_mean_b", shape.meanLeafSize, "B")
+    figure("tree_leaf_sd_b", shape.leafSizeStdDev, "B")
+    figure("tree_leaf_min_b", Double(shape.leafSizes.dropLast().min() ?? 0), "B")
+    figure("tree_leaf_max_b", Double(shape.leafSizes.max() ?? 0), "B")
+    figure("tree_internal_nodes", Double(shape.internalSizes.count), "nodes")
     if ProcessInfo.processInfo.environment["CAIRN_BENCH_SORTED_ONLY"] != nil {
         return
     }

@@ -110,6 +110,7 @@ public enum ValueError: Error, CustomStringConvertible, Sendable, Equatable {
     case wrongKind(expected: String, found: String)
     case indexOutOfRange(UInt64, count: UInt64)
     case keysOutOfOrder
+    case overlappingSplices
 
     public var description: String {
         switch self {
@@ -117,6 +118,7 @@ public enum ValueError: Error, CustomStringConvertible, Sendable, Equatable {
         case let .wrongKind(expected, found): "expected a \(expected), found a \(found)"
         case let .indexOutOfRange(i, count): "index \(i) is out of range (count \(count))"
         case .keysOutOfOrder: "keys must be appended in strictly increasing order"
+        case .overlappingSplices: "list splices overlap"
         }
     }
 }

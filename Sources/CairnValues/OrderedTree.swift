@@ -206,8 +206,9 @@ extension OrderedTree {
         }
         let builder = TreeBuilder(kind: kind, store: store, startLevel: level + 1)
         for n in nodes {
-            let entry = n.parentEntry(keyed: true)
-            try entry.withUnsafeBytes { try builder.append(entry: $0, key: 0..<n.lastKey.count, subtree: n.subtree, refs: [n.hash]) }
+            let entry = n.parentEntry(keyed: kind.isKeyed)
+            let key = kind.isKeyed ? 0..<n.lastKey.count : n.lastKey.count..<(n.lastKey.count + Hash.byteCount)
+            try entry.withUnsafeBytes { try builder.append(entry: $0, key: key, subtree: n.subtree, refs: [n.hash]) }
         }
         return try builder.finish()
     }

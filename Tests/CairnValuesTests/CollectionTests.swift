@@ -101,3 +101,89 @@ import Testing
         #expect(try Blob.build([], store: store).count == 0)
     }
 }
+
+@Suite struct ProllyListEditTests {
+    /// Random batches of splices against Swift's Array; after each, the tree equals a fresh
+    /// build of the same elements (history independence).
+    @Test(arguments: [21, 22, 23])
+    func splicesMatchArray(seed: UInt64) throws {
+        var rng = SplitMix(seed: seed)
+        let store = memoryNodeStore()
+        var model: [Value] = (0..<3000).map { .int(Int64($0)) }
+        var list = try ProllyList.build(model, store: store)
+        for _ in 0..<25 {
+            // Non-overlapping splices in the positions of the list before the batch.
+            var splices: [ListSplice] = []
+            var cursor: UInt64 = 0
+            while splices.count < Int.random(in: 1...6, using: &rng) {
+                let remaining = UInt64(model.count) - cursor
+                guard remaining > 0 || splices.isEmpty else { break }
+                let at = cursor + UInt64.random(in: 0...min(remaining, 900), using: &rng)
+                let remove = UInt64.random(in: 0...min(UInt64(model.count) - at, 40), using: &rng)
+                let insert = (0..<Int.random(in: 0...60, using: &rng)).map { _ in randomScalar(&rng) }
+                splices.append(ListSplice(at: at, removing: remove, inserting: insert))
+                cursor = at + remove
+                if cursor >= UInt64(model.count) { break }
+            }
+            for s in splices.reversed() {
+                model.replaceSubrange(Int(s.position)..<Int(s.position + s.removing), with: s.inserting)
+            }
+            list = try list.editing(splices)
+            #expect(list.count == UInt64(model.count))
+        }
+        #expect(try list.elements() == model)
+        #expect(try list.hash == ProllyList.build(model, store: store).hash)
+        for i in stride(from: 0, to: model.count, by: 61) { #expect(try list.element(at: UInt64(i)) == model[i]) }
+    }
+
+    @Test func singleEdits() throws {
+        let store = memoryNodeStore()
+        var list = try ProllyList.build([], store: store)
+        for i in 0..<500 { list = try list.appending(.int(Int64(i))) }
+        list = try list.inserting(.string("first"), at: 0)
+        list = try list.setting(.null, at: 250)
+        list = try list.removing(at: 500)
+        var model: [Value] = (0..<500).map { .int(Int64($0)) }
+        model.insert(.string("first"), at: 0)
+        model[250] = .null
+        model.remove(at: 500)
+        #expect(try list.elements() == model)
+        #expect(throws: ValueError.self) { try list.removing(at: 9999) }
+        #expect(throws: ValueError.overlappingSplices) {
+            try list.editing([ListSplice(at: 5, removing: 10), ListSplice(at: 8, removing: 1)])
+        }
+    }
+}
+
+@Suite struct ProllyListDiffTests {
+    /// Applying the diff from A to B onto A gives B, and a local change reads few nodes.
+    @Test(arguments: [31, 32, 33, 34])
+    func diffThenApply(seed: UInt64) throws {
+        var rng = SplitMix(seed: seed)
+        let store = memoryNodeStore()
+        let base: [Value] = (0..<4000).map { .int(Int64($0)) }
+        let a = try ProllyList.build(base, store: store)
+        var model = base
+        for _ in 0..<Int.random(in: 0...3, using: &rng) {
+            let at = Int.random(in: 0...model.count, using: &rng)
+            let remove = Int.random(in: 0...min(model.count - at, 30), using: &rng)
+            model.replaceSubrange(at..<(at + remove), with: (0..<Int.random(in: 0...30, using: &rng)).map { _ in randomScalar(&rng) })
+        }
+        let b = try ProllyList.build(model, store: store)
+        let splices = try a.diff(to: b)
+        #expect(try a.editing(splices).hash == b.hash)
+        if a.hash == b.hash { #expect(splices.isEmpty) }
+    }
+
+    @Test func localChangeIsCheap() throws {
+        let store = memoryNodeStore()
+        let a = try ProllyList.build((0..<30_000).map { Value.int(Int64($0)) }, store: store)
+        let b = try a.setting(.string("x"), at: 15_000)
+        try store.flush()
+        let cold = NodeStore(store.chunks)
+        let splices = try ProllyList(store: cold, root: a.root).diff(to: ProllyList(store: cold, root: b.root))
+        #expect(splices.count == 1)
+        #expect(splices[0].position == 15_000 && splices[0].removing == 1 && splices[0].inserting == [.string("x")])
+        #expect(cold.nodeReads <= 8 * a.root.height + 8, "read \(cold.nodeReads)")
+    }
+}

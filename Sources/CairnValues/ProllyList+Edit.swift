@@ -58,10 +58,11 @@ extension ProllyList {
 /// Edits of trees addressed by position (List; Blob's internal levels), level by level, as
 /// `OrderedTree.apply` does for keyed trees.
 enum PositionalTree {
-    static func apply(_ edits: [PositionEdit], to root: TreeRoot, kind: TreeKind, store: NodeStore) throws -> TreeRoot {
+    static func apply(_ edits: [PositionEdit], to root: TreeRoot, kind: TreeKind, store: NodeStore,
+                      fromLevel: Int = 0) throws -> TreeRoot {
         var edits = edits.filter { $0.removing > 0 || !$0.entries.isEmpty }
         let rootNode = try store.rootNode(root)
-        var level = 0
+        var level = fromLevel
         while true {
             if edits.isEmpty { return root }
             let (parentEdits, produced) = try editLevel(level, edits: edits, rootNode: rootNode, kind: kind, store: store)

@@ -182,21 +182,9 @@ final class TreeBuilder {
 
     /// Appends Blob bytes, cutting leaves where the gear hash says.
     func appendBytes(_ data: UnsafeRawBufferPointer) throws {
-        let table = BlobBoundary.gear
-        var start = 0
-        var i = 0
-        while i < data.count {
-            gear = (gear << 1) &+ table[Int(data[i])]
-            i += 1
-            let size = levels[0].size + (i - start)
-            if (size >= BlobBoundary.minSize && gear & BlobBoundary.mask == 0) || size >= BlobBoundary.maxSize {
-                levels[0].appendBlobBytes(UnsafeRawBufferPointer(rebasing: data[start..<i]))
-                if let closed = try levels[0].close(store: store) { try promote(closed, from: 0) }
-                start = i
-                gear = 0
-            }
-        }
-        if start < data.count { levels[0].appendBlobBytes(UnsafeRawBufferPointer(rebasing: data[start...])) }
+        var closed: [ClosedNode] = []
+        try BlobLeafCutter.feed(data, gear: &gear, leaf: &levels[0], store: store) { closed.append($0) }
+        for c in closed { try promote(c, from: 0) }
     }
 
     /// Adds a closed node's entry to the level above.
@@ -229,5 +217,28 @@ final class TreeBuilder {
             if let closed = try levels[k].close(store: store) { try promote(closed, from: k) }
             k += 1
         }
+    }
+}
+
+/// Cuts Blob bytes into leaves: a gear hash over the bytes, reset at each cut; a cut after a
+/// byte where the leaf holds at least 1 KiB and the hash's top 12 bits are zero, or at 16 KiB.
+enum BlobLeafCutter {
+    static func feed(_ data: UnsafeRawBufferPointer, gear: inout UInt64, leaf: inout LevelChunker, store: NodeStore,
+                     onClose: (ClosedNode) throws -> Void) throws {
+        let table = BlobBoundary.gear
+        var start = 0
+        var i = 0
+        while i < data.count {
+            gear = (gear << 1) &+ table[Int(data[i])]
+            i += 1
+            let size = leaf.size + (i - start)
+            if (size >= BlobBoundary.minSize && gear & BlobBoundary.mask == 0) || size >= BlobBoundary.maxSize {
+                leaf.appendBlobBytes(UnsafeRawBufferPointer(rebasing: data[start..<i]))
+                if let closed = try leaf.close(store: store) { try onClose(closed) }
+                start = i
+                gear = 0
+            }
+        }
+        if start < data.count { leaf.appendBlobBytes(UnsafeRawBufferPointer(rebasing: data[start...])) }
     }
 }

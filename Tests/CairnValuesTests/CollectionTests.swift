@@ -187,3 +187,32 @@ import Testing
         #expect(cold.nodeReads <= 8 * a.root.height + 8, "read \(cold.nodeReads)")
     }
 }
+
+@Suite struct BlobEditTests {
+    /// Splices against an Array of bytes; each result equals a fresh build.
+    @Test(arguments: [41, 42])
+    func splicesMatchBytes(seed: UInt64) throws {
+        var rng = SplitMix(seed: seed)
+        let store = memoryNodeStore()
+        var model = (0..<120_000).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        var blob = try Blob.build(model, store: store)
+        for _ in 0..<20 {
+            let at = Int.random(in: 0...model.count, using: &rng)
+            let remove = Int.random(in: 0...min(model.count - at, 5000), using: &rng)
+            let insert = (0..<Int.random(in: 0...3000, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            model.replaceSubrange(at..<(at + remove), with: insert)
+            blob = try blob.splicing(at: UInt64(at), removing: UInt64(remove), inserting: insert)
+            #expect(blob.count == UInt64(model.count))
+            #expect(try blob.hash == Blob.build(model, store: store).hash)
+        }
+        #expect(try blob.bytes() == model)
+    }
+
+    @Test func smallBlobs() throws {
+        let store = memoryNodeStore()
+        let b = try Blob.build([1, 2, 3], store: store)
+        #expect(try b.splicing(at: 1, removing: 1, inserting: [9, 9]).bytes() == [1, 9, 9, 3])
+        #expect(try b.splicing(at: 3, inserting: [4]).bytes() == [1, 2, 3, 4])
+        #expect(throws: ValueError.self) { try b.splicing(at: 4) }
+    }
+}

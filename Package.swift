@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .library(name: "CairnStore", targets: ["CairnStore"]),
         .library(name: "CairnValues", targets: ["CairnValues"]),
+        .library(name: "CairnVersioning", targets: ["CairnVersioning"]),
         .executable(name: "cairn", targets: ["cairn"]),
     ],
     dependencies: [
@@ -23,15 +24,17 @@ let package = Package(
             name: "CairnStore",
             dependencies: ["CSQLite", "CZstd", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "CairnValues", dependencies: ["CairnStore"]),
+        .target(name: "CairnVersioning", dependencies: ["CairnValues"]),
         .executableTarget(
             name: "cairn",
-            dependencies: ["CairnStore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CairnVersioning", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "cmd/cairn"),
         // A child process that writes to a store until it is killed: the crash-safety tests drive it.
         .executableTarget(name: "cairn-crash-writer", dependencies: ["CairnStore"], path: "Tests/CrashWriter"),
         .executableTarget(name: "cairn-bench", dependencies: ["CairnStore", "CairnValues"], path: "bench/cairn-bench"),
         .testTarget(name: "CairnStoreTests", dependencies: ["CairnStore", "CSQLite"]),
         .testTarget(name: "CairnValuesTests", dependencies: ["CairnValues"]),
+        .testTarget(name: "CairnVersioningTests", dependencies: ["CairnVersioning"]),
         .testTarget(name: "CairnCLITests", dependencies: ["CairnStore"]),
     ]
 )

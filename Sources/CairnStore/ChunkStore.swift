@@ -32,6 +32,19 @@ public protocol ChunkStore: AnyObject, Sendable {
     func stats() throws -> StoreStats
     /// Calls `body` with the hash of every stored chunk, in hash order. For fsck and gc.
     func forEachHash(_ body: (Hash) throws -> Void) throws
+    /// Up to `limit` stored hashes in `range`, in order. Revisions use it to expand a prefix.
+    func hashes(in range: ClosedRange<Hash>, limit: Int) throws -> [Hash]
+}
+
+extension Hash {
+    /// The hashes whose text form starts with `prefix` (which must be a valid text prefix).
+    public static func range(textPrefix prefix: String) -> ClosedRange<Hash>? {
+        guard isTextPrefix(prefix) else { return nil }
+        let low = prefix + String(repeating: "0", count: textLength - prefix.count)
+        let high = prefix + String(repeating: "v", count: textLength - prefix.count)
+        guard let l = Hash(low), let h = Hash(high) else { return nil }
+        return l...h
+    }
 }
 
 extension ChunkStore {

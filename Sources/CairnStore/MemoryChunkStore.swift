@@ -60,6 +60,10 @@ public final class MemoryChunkStore: ChunkStore, LocalSettings, @unchecked Senda
         for h in all { try body(h) }
     }
 
+    public func hashes(in range: ClosedRange<Hash>, limit: Int) throws -> [Hash] {
+        lock.withLock { Array(chunks.keys.filter { range.contains($0) }.sorted().prefix(limit)) }
+    }
+
     public func setting(_ name: String) throws -> String? { lock.withLock { settingTable[name] } }
 
     public func setSetting(_ name: String, _ value: String?) throws { lock.withLock { settingTable[name] = value } }

@@ -311,6 +311,18 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
         }
     }
 
+    public func hashes(in range: ClosedRange<Hash>, limit: Int) throws -> [Hash] {
+        try withConnection { conn in
+            let st = try conn.statement("SELECT hash FROM chunks WHERE hash >= ? AND hash <= ? ORDER BY hash LIMIT ?")
+            try st.bind(1, range.lowerBound)
+            try st.bind(2, range.upperBound)
+            try st.bind(3, Int64(limit))
+            var out: [Hash] = []
+            while try st.step() { if let h = st.hash(0) { out.append(h) } }
+            return out
+        }
+    }
+
     // MARK: - Refs
 
     public func ref(_ name: String) throws -> Hash? {

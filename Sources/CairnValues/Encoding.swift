@@ -122,6 +122,14 @@ extension Value {
         return w.bytes
     }
 
+    /// The encoding, and the chunks it references (for the completeness invariant).
+    public func encodedWithRefs(store: NodeStore) throws -> (bytes: [UInt8], refs: [Hash]) {
+        var w = ByteWriter()
+        var refs: [Hash] = []
+        try w.value(self, refs: &refs, store: store)
+        return (w.bytes, refs)
+    }
+
     /// The hash of this value: of its encoding as if stored alone (a collection's root node).
     public func hash(store: NodeStore) throws -> Hash {
         switch self {

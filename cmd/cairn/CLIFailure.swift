@@ -1,5 +1,5 @@
 import ArgumentParser
-import CairnStore
+import CairnVersioning
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -46,6 +46,24 @@ struct CLIFailure {
         case let e as SQLiteError:
             code = CLIExit.store
             message = e.description
+        case let e as RepositoryError:
+            code = e.isOperationFailure ? CLIExit.failed : CLIExit.usage
+            message = e.description
+        case let e as ImportError:
+            code = CLIExit.usage
+            message = e.description
+        case let e as JSONError:
+            code = CLIExit.usage
+            message = "invalid JSON: \(e)"
+        case let e as ValueError:
+            switch e {
+            case .missingChunk: code = CLIExit.store
+            default: code = CLIExit.usage
+            }
+            message = e.description
+        case let e as DecodeError:
+            code = CLIExit.store
+            message = "corrupt data: \(e)"
         default:
             return nil
         }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CairnStore
+import CairnVersioning
 
 @main
 struct Cairn: ParsableCommand {
@@ -12,7 +12,8 @@ struct Cairn: ParsableCommand {
             2 usage or input error, 3 store or network failure.
             """,
         version: "0.1.0",
-        subcommands: [Init.self, Stats.self])
+        subcommands: [Init.self, Import.self, SetCommand.self, Rm.self, Status.self, CommitCommand.self, Log.self, Show.self,
+                      DiffCommand.self, Branch.self, Checkout.self, Tag.self, Export.self, Stats.self])
 
     /// Parses, runs, and turns every error into one `error:` line and an exit code from CLI.md.
     static func main() {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CairnStore
+import CairnVersioning
 #if canImport(Glibc)
 import Glibc
 #endif

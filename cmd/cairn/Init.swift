@@ -1,5 +1,5 @@
 import ArgumentParser
-import CairnStore
+import CairnVersioning
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CairnStore
+import CairnVersioning
 
 struct Stats: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,0 +1,120 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Malformed input of an import, with where it is.
+public struct ImportError: Error, CustomStringConvertible, Sendable, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Reads a file in pieces of 1 MiB: imports stream, never holding the whole file.
+public final class FileReader {
+    let fd: Int32
+    public let path: String
+
+    public init(path: String) throws {
+        fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw ImportError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        var st = stat()
+        if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
+            close(fd)
+            throw ImportError("\(path) is a directory")
+        }
+        self.path = path
+    }
+
+    deinit { close(fd) }
+
+    /// The next piece; empty at the end.
+    public func read() throws -> [UInt8] {
+        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        guard n >= 0 else { throw ImportError("cannot read \(path): \(String(cString: strerror(errno)))") }
+        buf.removeSubrange(n...)
+        return buf
+    }
+}
+
+/// An RFC 4180 CSV reader: fields separated by commas, records by CRLF or LF, fields quoted
+/// with `"` (a quote inside written twice) and free to hold commas and newlines.
+public struct CSVReader {
+    private let refill: () throws -> [UInt8]
+    private var buf: [UInt8] = []
+    private var pos = 0
+    private var done = false
+    /// The 1-based line where the next record starts.
+    public private(set) var line = 1
+
+    public init(refill: @escaping () throws -> [UInt8]) { self.refill = refill }
+
+    private mutating func peek() throws -> UInt8? {
+        if pos < buf.count { return buf[pos] }
+        if done { return nil }
+        buf = try refill()
+        pos = 0
+        if buf.isEmpty { done = true; return nil }
+        return buf[0]
+    }
+
+    /// The next record's fields and its first line; nil at the end of input.
+    public mutating func next() throws -> (fields: [String], line: Int)? {
+        guard try peek() != nil else { return nil }
+        let start = line
+        var fields: [String] = []
+        var field: [UInt8] = []
+        var quoted = false
+        var afterQuote = false
+        func finish(_ f: inout [UInt8]) throws -> String {
+            guard let s = String(validating: f, as: UTF8.self) else { throw ImportError("line \(start): not valid UTF-8") }
+            f.removeAll(keepingCapacity: true)
+            return s
+        }
+        while true {
+            guard let c = try peek() else {
+                if quoted { throw ImportError("line \(start): a quoted field is not closed before the end of the file") }
+                fields.append(try finish(&field))
+                return (fields, start)
+            }
+            pos += 1
+            if quoted {
+                if c == UInt8(ascii: "\"") {
+                    if try peek() == UInt8(ascii: "\"") {
+                        pos += 1
+                        field.append(c)
+                    } else {
+                        quoted = false
+                        afterQuote = true
+                    }
+                } else {
+                    if c == 0x0A { line += 1 }
+                    field.append(c)
+                }
+                continue
+            }
+            switch c {
+            case UInt8(ascii: ","):
+                fields.append(try finish(&field))
+                afterQuote = false
+            case 0x0A:
+                line += 1
+                if field.last == 0x0D && !afterQuote { field.removeLast() }
+                fields.append(try finish(&field))
+                return (fields, start)
+            case 0x0D where afterQuote:
+                continue
+            case UInt8(ascii: "\""):
+                guard field.isEmpty && !afterQuote else {
+                    throw ImportError("line \(line): a quote inside an unquoted field (quote the whole field and double the quote)")
+                }
+                quoted = true
+            default:
+                if afterQuote { throw ImportError("line \(line): characters after a closing quote") }
+                field.append(c)
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import CairnValues
+
+extension Repository {
+    /// Imports NDJSON: one JSON object a line, keyed by the field `key`. Streams the file.
+    @discardableResult
+    public func importNDJSON(path: String, table name: String, key: String, tempDirectory: String) throws -> UInt64 {
+        try Self.validateTableName(name)
+        let file = try FileReader(path: path)
+        var lineNumber = 0
+        var lines: [Int32] = []
+        let builder = UnsortedMapBuilder(store: store, directory: tempDirectory, duplicates: .refuse)
+        var pending: [UInt8] = []
+        var finished = false
+        // Splits the stream into lines, keeping only the partial last line between pieces.
+        func nextLine() throws -> [UInt8]? {
+            while true {
+                if let nl = pending.firstIndex(of: 0x0A) {
+                    let line = Array(pending[..<nl])
+                    pending.removeSubrange(...nl)
+                    return line
+                }
+                if finished { if pending.isEmpty { return nil }; defer { pending = [] }; return pending }
+                let piece = try file.read()
+                if piece.isEmpty { finished = true } else { pending.append(contentsOf: piece) }
+            }
+        }
+        while var line = try nextLine() {
+            lineNumber += 1
+            if line.last == 0x0D { line.removeLast() }
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            let value: Value
+            do { value = try JSON.parse(line, store: store) } catch let e as JSONError {
+                throw ImportError("line \(lineNumber): invalid JSON: \(e)")
+            }
+            guard case .map(let object) = value else { throw ImportError("line \(lineNumber): expected a JSON object") }
+            guard let k = try object.get(.string(key)) else { throw ImportError("line \(lineNumber): no key field '\(key)'") }
+            let (bytes, refs) = try value.encodedWithRefs(store: store)
+            try builder.append(key: try k.encoded(store: store), value: bytes, refs: refs)
+            lines.append(Int32(truncatingIfNeeded: lineNumber))
+        }
+        let tableMap: ProllyMap
+        do { tableMap = try builder.finish() } catch let e as UnsortedMapBuilder.DuplicateKey {
+            throw ImportError("line \(lines[e.second]): duplicate key (first at line \(lines[e.first]))")
+        }
+        try replaceTable(name, with: .map(tableMap), schema: TableSchema(columns: [], key: [key], format: "ndjson", null: nil, infer: true))
+        return tableMap.count
+    }
+}

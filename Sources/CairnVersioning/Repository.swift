@@ -1,0 +1,191 @@
+import CairnValues
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A versioned store: branches and tags of commits, and for each branch a working set that
+/// `import`, `set` and `rm` change and `commit` records. What the `cairn` commands call, and
+/// what an app embedding Cairn calls the same way.
+///
+/// Refs: `heads/NAME` (branch → commit), `tags/NAME` (tag → commit), `working/NAME` (branch →
+/// its working root Map). The current branch is the local setting `core.head` (default
+/// `main`). A branch with no commit is *unborn*, as `main` is after `init`.
+public final class Repository: @unchecked Sendable {
+    public let chunks: any ChunkStore & LocalSettings
+    public let store: NodeStore
+
+    public init(chunks: any ChunkStore & LocalSettings) {
+        self.chunks = chunks
+        store = NodeStore(chunks)
+    }
+
+    public static let defaultBranch = "main"
+
+    // MARK: Branch names
+
+    /// Branch and tag names: no `~ ^ :`, white space or `..`; not starting with `-`; not
+    /// `HEAD` or `WORKING`; usable as a ref (no control characters, no `//`, no end `/`).
+    public static func validateName(_ name: String, kind: String) throws {
+        let bad = name.isEmpty || name.hasPrefix("-") || name == "HEAD" || name == "WORKING" || name.contains("..")
+            || name.contains(where: { "~^:".contains($0) || $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7f } == true })
+            || name.hasPrefix("/") || name.hasSuffix("/") || name.contains("//")
+        if bad { throw RepositoryError.badName(name, kind: kind) }
+    }
+
+    // MARK: HEAD
+
+    public func currentBranch() throws -> String {
+        try chunks.setting("core.head") ?? Self.defaultBranch
+    }
+
+    /// The current branch's commit; nil while the branch is unborn.
+    public func head() throws -> Commit? {
+        guard let h = try chunks.ref("heads/" + currentBranch()) else { return nil }
+        return try commit(h)
+    }
+
+    public func commit(_ hash: Hash) throws -> Commit {
+        guard let chunk = try chunks.get(hash) else { throw RepositoryError.unknownRevision(hash.description) }
+        return try Commit.decode(chunk, store: store)
+    }
+
+    /// A commit's root value.
+    public func root(of commit: Commit) throws -> ProllyMap {
+        try ProllyMap.load(commit.root, store: store)
+    }
+
+    // MARK: Working sets
+
+    /// The working root of `branch` (default: the current one): its own working set if it has
+    /// one, else its commit's root, else the empty Map.
+    public func workingRoot(branch: String? = nil) throws -> ProllyMap {
+        let b = try branch ?? currentBranch()
+        if let h = try chunks.ref("working/" + b) { return try ProllyMap.load(h, store: store) }
+        if let c = try chunks.ref("heads/" + b) { return try root(of: commit(c)) }
+        return try ProllyMap.empty(store: store)
+    }
+
+    /// Replaces the working root of the current branch, by compare-and-swap against what it
+    /// was read as (`expected`, the root's hash). Nothing moves until every chunk is stored.
+    public func setWorkingRoot(_ root: ProllyMap, expected: ProllyMap) throws {
+        let branch = try currentBranch()
+        let newHash = try root.persistRoot()
+        try store.flush()
+        let current = try chunks.ref("working/" + branch)
+        // The working set may still be implied by HEAD (no ref yet): then it must be unchanged.
+        let implied = try current == nil ? workingRoot(branch: branch).hash : current
+        guard implied == expected.hash else { throw RepositoryError.concurrentUpdate("the working set of \(branch)") }
+        guard try chunks.compareAndSwapRef("working/" + branch, expected: current, new: newHash) else {
+            throw RepositoryError.concurrentUpdate("the working set of \(branch)")
+        }
+    }
+
+    // MARK: Commit
+
+    /// Records the working set as a commit on the current branch.
+    @discardableResult
+    public func commitWorkingSet(message: String, author: String, date: Int64 = Int64(time(nil)),
+                                 allowEmpty: Bool = false) throws -> Commit {
+        let branch = try currentBranch()
+        let parent = try chunks.ref("heads/" + branch)
+        let working = try workingRoot(branch: branch)
+        if !allowEmpty, let p = parent, try commit(p).root == working.hash {
+            throw RepositoryError.nothingToCommit
+        }
+        let rootHash = try working.persistRoot()
+        let value = try Commit.value(root: rootHash, parents: parent.map { [$0] } ?? [], author: author, date: date,
+                                     message: message, store: store)
+        var refs: [Hash] = []
+        var bytes = [Format.version]
+        bytes += try value.encoded(store: store)
+        _ = refs
+        refs = [rootHash] + (parent.map { [$0] } ?? [])
+        let hash = try store.write(bytes, refs: refs)
+        try store.flush()
+        guard try chunks.compareAndSwapRef("heads/" + branch, expected: parent, new: hash) else {
+            throw RepositoryError.concurrentUpdate("branch \(branch)")
+        }
+        return try commit(hash)
+    }
+
+    // MARK: Branches and tags
+
+    public func branches() throws -> [(name: String, commit: Hash)] {
+        try chunks.refs(prefix: "heads/").map { (String($0.name.dropFirst(6)), $0.hash) }
+    }
+
+    public func tags() throws -> [(name: String, commit: Hash)] {
+        try chunks.refs(prefix: "tags/").map { (String($0.name.dropFirst(5)), $0.hash) }
+    }
+
+    public func createBranch(_ name: String, at commit: Hash) throws {
+        try Self.validateName(name, kind: "branch")
+        guard try chunks.compareAndSwapRef("heads/" + name, expected: nil, new: commit) else {
+            throw RepositoryError.branchExists(name)
+        }
+    }
+
+    public func deleteBranch(_ name: String) throws {
+        guard let h = try chunks.ref("heads/" + name) else { throw RepositoryError.noSuchBranch(name) }
+        if try name == currentBranch() { throw RepositoryError.cannotDeleteCurrentBranch(name) }
+        guard try chunks.compareAndSwapRef("heads/" + name, expected: h, new: nil) else {
+            throw RepositoryError.concurrentUpdate("branch \(name)")
+        }
+        if let w = try chunks.ref("working/" + name) { _ = try chunks.compareAndSwapRef("working/" + name, expected: w, new: nil) }
+    }
+
+    /// Switches to `name`. Each branch keeps its own working set, so nothing is lost.
+    public func checkout(_ name: String) throws {
+        guard try chunks.ref("heads/" + name) != nil || name == currentBranch() else { throw RepositoryError.noSuchBranch(name) }
+        try chunks.setSetting("core.head", name)
+    }
+
+    /// Creates `name` at `start` (default: HEAD) and switches to it, carrying the current
+    /// working set over when it starts at HEAD, as git does.
+    public func checkoutNewBranch(_ name: String, at start: Hash?) throws {
+        try Self.validateName(name, kind: "branch")
+        guard try chunks.ref("heads/" + name) == nil else { throw RepositoryError.branchExists(name) }
+        let currentHead = try chunks.ref("heads/" + currentBranch())
+        let carried = try workingRoot()
+        if let start = start ?? currentHead {
+            try createBranch(name, at: start)
+        }
+        let fromHead = start == nil || start == currentHead
+        try chunks.setSetting("core.head", name)
+        if fromHead {
+            let fresh = try workingRoot(branch: name)
+            if fresh.hash != carried.hash { try setWorkingRoot(carried, expected: fresh) }
+        }
+    }
+
+    public func createTag(_ name: String, at commit: Hash) throws {
+        try Self.validateName(name, kind: "tag")
+        guard try chunks.compareAndSwapRef("tags/" + name, expected: nil, new: commit) else { throw RepositoryError.tagExists(name) }
+    }
+
+    public func deleteTag(_ name: String) throws {
+        guard let h = try chunks.ref("tags/" + name) else { throw RepositoryError.noSuchTag(name) }
+        _ = try chunks.compareAndSwapRef("tags/" + name, expected: h, new: nil)
+    }
+
+    // MARK: Log
+
+    /// History from `start`, newest first (by date, then hash), each commit once.
+    public func log(from start: Hash, limit: Int = .max) throws -> [Commit] {
+        var out: [Commit] = []
+        var seen: Set<Hash> = [start]
+        var frontier = [try commit(start)]
+        while !frontier.isEmpty && out.count < limit {
+            frontier.sort { $0.date != $1.date ? $0.date < $1.date : $0.hash < $1.hash }
+            let c = frontier.removeLast()
+            out.append(c)
+            for p in c.parents where !seen.contains(p) {
+                seen.insert(p)
+                frontier.append(try commit(p))
+            }
+        }
+        return out
+    }
+}

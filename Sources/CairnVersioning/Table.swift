@@ -1,0 +1,152 @@
+import CairnValues
+
+/// How an import types and keys a table, kept under `root[".schema"][name]` so export gives
+/// back the columns in their order.
+public struct TableSchema: Sendable, Equatable {
+    public var columns: [String]
+    public var key: [String]
+    public var format: String
+    public var null: String?
+    public var infer: Bool
+
+    public init(columns: [String], key: [String], format: String, null: String?, infer: Bool) {
+        self.columns = columns
+        self.key = key
+        self.format = format
+        self.null = null
+        self.infer = infer
+    }
+
+    func value(store: NodeStore) throws -> Value {
+        var fields: [(Value, Value)] = [
+            (.string("columns"), .list(try ProllyList.build(columns.map { .string($0) }, store: store))),
+            (.string("key"), .list(try ProllyList.build(key.map { .string($0) }, store: store))),
+            (.string("format"), .string(format)),
+            (.string("infer"), .bool(infer)),
+        ]
+        if let null { fields.append((.string("null"), .string(null))) }
+        return .map(try ProllyMap.build(fields, store: store))
+    }
+
+    init?(_ v: Value) throws {
+        guard case .map(let m) = v, case .list(let cols)? = try m.get(.string("columns")),
+              case .list(let key)? = try m.get(.string("key")) else { return nil }
+        columns = try cols.elements().compactMap { if case .string(let s) = $0 { s } else { nil } }
+        self.key = try key.elements().compactMap { if case .string(let s) = $0 { s } else { nil } }
+        if case .string(let f)? = try m.get(.string("format")) { format = f } else { format = "csv" }
+        if case .string(let n)? = try m.get(.string("null")) { null = n } else { null = nil }
+        if case .bool(let b)? = try m.get(.string("infer")) { infer = b } else { infer = true }
+    }
+}
+
+/// Types one CSV cell: an Int when its text is the canonical decimal of an Int64, a Float when
+/// it is a finite number that prints back exactly as written, else a String. So `007` stays a
+/// String and export gives back the same text.
+public func typedCell(_ text: String, infer: Bool) -> Value {
+    guard infer, let first = text.utf8.first, first == UInt8(ascii: "-") || (first >= 0x30 && first <= 0x39) else {
+        return .string(text)
+    }
+    if let i = Int64(text), String(i) == text { return .int(i) }
+    if let d = Double(text), d.isFinite, d.description == text { return .float(d) }
+    return .string(text)
+}
+
+/// The text a cell is written back as: the inverse of ``typedCell(_:infer:)``.
+public func cellText(_ v: Value) throws -> String {
+    switch v {
+    case .string(let s): return s
+    case .int(let i): return String(i)
+    case .float(let d): return d.isFinite ? d.description : try JSON.string(v)
+    case .bool(let b): return b ? "true" : "false"
+    case .null: return ""
+    default: return try JSON.string(v)
+    }
+}
+
+/// What an import did.
+public struct ImportSummary: Sendable {
+    public let table: String
+    public let rows: UInt64
+    public let columns: [String]
+}
+
+extension Repository {
+    /// Top-level names starting with `.` are reserved (`.schema`, `.rules`); names are
+    /// non-empty and hold no `/`.
+    public static func validateTableName(_ name: String) throws {
+        if name.hasPrefix(".") { throw RepositoryError.reservedName(name) }
+        if name.isEmpty || name.contains("/") { throw RepositoryError.badName(name, kind: "table") }
+    }
+
+    /// Imports a CSV file into the working set as table `name`, replacing any table of that
+    /// name. Streams the file; either applies whole or not at all.
+    @discardableResult
+    public func importCSV(path: String, table name: String, key keyColumns: [String]?, infer: Bool = true,
+                          null nullText: String? = nil, tempDirectory: String) throws -> ImportSummary {
+        try Self.validateTableName(name)
+        let file = try FileReader(path: path)
+        var csv = CSVReader(refill: file.read)
+        guard let header = try csv.next() else { throw ImportError("\(path) is empty: no header row") }
+        let columns = header.fields
+        if let dup = firstDuplicate(columns) { throw ImportError("line 1: column '\(dup)' appears twice") }
+        if columns.contains(where: \.isEmpty) { throw ImportError("line 1: a column has no name") }
+        let key = keyColumns ?? [columns[0]]
+        guard key.count == 1 else { throw ImportError("composite keys (--key A,B) are not supported yet") }
+        guard let keyIndex = columns.firstIndex(of: key[0]) else {
+            throw ImportError("key column '\(key[0])' is not in the header (\(columns.joined(separator: ",")))")
+        }
+        let encoder = RecordEncoder(columns: columns)
+        let builder = UnsortedMapBuilder(store: store, directory: tempDirectory, duplicates: .refuse)
+        var lines: [Int32] = []
+        var refs: [Hash] = []
+        while let (fields, line) = try csv.next() {
+            if fields.count == 1 && fields[0].isEmpty { continue }  // a blank line
+            guard fields.count == columns.count else {
+                throw ImportError("line \(line): \(fields.count) fields, the header has \(columns.count)")
+            }
+            var values: [Value?] = []
+            values.reserveCapacity(fields.count)
+            for f in fields {
+                values.append(f.isEmpty || f == nullText ? nil : typedCell(f, infer: infer))
+            }
+            guard let keyValue = values[keyIndex] else { throw ImportError("line \(line): the key column '\(key[0])' is empty") }
+            try builder.append(key: try keyValue.encoded(store: store), value: try encoder.encode(values, store: store, refs: &refs))
+            lines.append(Int32(truncatingIfNeeded: line))
+        }
+        let tableMap: ProllyMap
+        do { tableMap = try builder.finish() } catch let e as UnsortedMapBuilder.DuplicateKey {
+            let keyText = (try? Value.decode(e.key, store: store)).map { (try? cellText($0)) ?? "?" } ?? "?"
+            throw ImportError("line \(lines[e.second]): duplicate key '\(keyText)' (first at line \(lines[e.first]))")
+        }
+        let schema = TableSchema(columns: columns, key: key, format: "csv", null: nullText, infer: infer)
+        try replaceTable(name, with: .map(tableMap), schema: schema)
+        return ImportSummary(table: name, rows: tableMap.count, columns: columns)
+    }
+
+    /// Sets `root[name]` and its schema in the working set, in one move of the working ref.
+    public func replaceTable(_ name: String, with value: Value, schema: TableSchema?) throws {
+        let before = try workingRoot()
+        var root = try before.setting(.string(name), to: value)
+        var schemas = try ProllyMap.empty(store: store)
+        if case .map(let s)? = try root.get(.string(".schema")) { schemas = s }
+        if let schema {
+            schemas = try schemas.setting(.string(name), to: try schema.value(store: store))
+        } else {
+            schemas = try schemas.removing(.string(name))
+        }
+        root = try schemas.isEmpty ? root.removing(.string(".schema")) : root.setting(.string(".schema"), to: .map(schemas))
+        try setWorkingRoot(root, expected: before)
+    }
+
+    /// The schema recorded for table `name` in `root`.
+    public func schema(of name: String, in root: ProllyMap) throws -> TableSchema? {
+        guard case .map(let s)? = try root.get(.string(".schema")), let v = try s.get(.string(name)) else { return nil }
+        return try TableSchema(v)
+    }
+}
+
+func firstDuplicate(_ xs: [String]) -> String? {
+    var seen = Set<String>()
+    for x in xs where !seen.insert(x).inserted { return x }
+    return nil
+}

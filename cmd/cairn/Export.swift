@@ -1,0 +1,131 @@
+import ArgumentParser
+import CairnVersioning
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a value out: a table as CSV or NDJSON, any value as JSON, a Blob's bytes.",
+        discussion: "CSV export gives back the imported columns in their order and the rows in key order.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: ArgumentHelp("What to export, e.g. main:/people or /people.", valueName: "REV:PATH")) var target: String
+    @Option(help: "json, csv, ndjson or blob (default: csv for a table imported from CSV, else json).") var format: String?
+    @Option(help: ArgumentHelp("Write a missing CSV field as TEXT (default: empty).", valueName: "TEXT")) var null: String?
+    @Option(name: .short, help: ArgumentHelp("Write to FILE instead of stdout.", valueName: "FILE")) var output: String?
+
+    func run() throws {
+        let ctx = try Context(global)
+        defer { ctx.close() }
+        let rp = try RevPath(target)
+        guard let path = rp.path, !path.segments.isEmpty else { throw CLIError.usage("export needs REV:PATH, e.g. HEAD:/people") }
+        let root = try ctx.repo.rootValue(rp.rev)
+        guard let value = try path.resolve(in: .map(root)) else { throw RepositoryError.noSuchPath(path.description) }
+        let schema = path.segments.count == 1 ? try ctx.repo.schema(of: path.segments[0], in: root) : nil
+        let fmt = format ?? (schema?.format == "csv" ? "csv" : (schema?.format == "ndjson" ? "ndjson" : "json"))
+        var sink = try Sink(path: output)
+        defer { sink.close() }
+        switch fmt {
+        case "json":
+            var w = JSONWriter(pretty: true)
+            try w.write(value)
+            sink.write(w.out + [0x0A])
+        case "blob":
+            guard case .blob(let b) = value else { throw CLIError.usage("\(path) is not a Blob") }
+            try b.forEachPiece { sink.write(Array($0)); return true }
+        case "ndjson":
+            guard case .map(let m) = value else { throw CLIError.usage("\(path) is not a table") }
+            try m.forEach { _, row in
+                var w = JSONWriter()
+                try w.write(row)
+                sink.write(w.out + [0x0A])
+                return true
+            }
+        case "csv":
+            guard case .map(let m) = value else { throw CLIError.usage("\(path) is not a table") }
+            let columns = try schema?.columns ?? Self.columns(of: m)
+            sink.write(Array((columns.map(csvField).joined(separator: ",") + "\n").utf8))
+            let missing = null ?? ""
+            try m.forEach { _, row in
+                guard case .map(let r) = row else { throw CLIError.usage("\(path) holds a row that is not a map") }
+                var cells: [String] = []
+                for c in columns { cells.append(try r.get(.string(c)).map { try csvField(cellText($0)) } ?? csvField(missing)) }
+                sink.write(Array((cells.joined(separator: ",") + "\n").utf8))
+                return true
+            }
+        default:
+            throw CLIError.usage("unknown format '\(fmt)': use json, csv, ndjson or blob")
+        }
+    }
+
+    /// Columns of a table with no schema: every field name, in the order first seen.
+    static func columns(of m: ProllyMap) throws -> [String] {
+        var cols: [String] = []
+        var seen = Set<String>()
+        try m.forEach { _, row in
+            if case .map(let r) = row {
+                try r.forEach { k, _ in
+                    if case .string(let s) = k, seen.insert(s).inserted { cols.append(s) }
+                    return true
+                }
+            }
+            return true
+        }
+        return cols
+    }
+}
+
+/// A CSV field, quoted when it holds a comma, quote, CR or LF (RFC 4180).
+func csvField(_ s: String) -> String {
+    guard s.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else { return s }
+    var out = "\""
+    for c in s { if c == "\"" { out += "\"\"" } else { out.append(c) } }
+    return out + "\""
+}
+
+/// Where export writes: a file (written whole or not at all: to a temporary name, then
+/// renamed) or stdout.
+struct Sink {
+    private var out = Output()
+    private let fd: Int32
+    private let path: String?
+    private let temp: String?
+    private var buffer: [UInt8] = []
+
+    init(path: String?) throws {
+        self.path = path
+        if let path {
+            let t = path + ".cairn-tmp"
+            fd = open(t, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            guard fd >= 0 else { throw CLIError.usage("cannot write \(path): \(String(cString: strerror(errno)))") }
+            temp = t
+        } else {
+            fd = 1
+            temp = nil
+        }
+    }
+
+    mutating func write(_ b: [UInt8]) {
+        buffer.append(contentsOf: b)
+        if buffer.count > 1 << 16 { flush() }
+    }
+
+    private mutating func flush() {
+        var off = 0
+        while off < buffer.count {
+            let n = buffer[off...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            off += n
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    mutating func close() {
+        flush()
+        if let temp, let path {
+            Glibc.close(fd)
+            rename(temp, path)
+        }
+    }
+}

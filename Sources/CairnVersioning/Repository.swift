@@ -91,18 +91,16 @@ public final class Repository: @unchecked Sendable {
         let branch = try currentBranch()
         let parent = try chunks.ref("heads/" + branch)
         let working = try workingRoot(branch: branch)
-        if !allowEmpty, let p = parent, try commit(p).root == working.hash {
-            throw RepositoryError.nothingToCommit
+        if !allowEmpty {
+            // Nothing changed since the parent, or, on an unborn branch, nothing at all.
+            if let p = parent, try commit(p).root == working.hash { throw RepositoryError.nothingToCommit }
+            if parent == nil && working.isEmpty { throw RepositoryError.nothingToCommit }
         }
         let rootHash = try working.persistRoot()
         let value = try Commit.value(root: rootHash, parents: parent.map { [$0] } ?? [], author: author, date: date,
                                      message: message, store: store)
-        var refs: [Hash] = []
-        var bytes = [Format.version]
-        bytes += try value.encoded(store: store)
-        _ = refs
-        refs = [rootHash] + (parent.map { [$0] } ?? [])
-        let hash = try store.write(bytes, refs: refs)
+        let (encoded, refs) = try value.encodedWithRefs(store: store)
+        let hash = try store.write([Format.version] + encoded, refs: refs)
         try store.flush()
         guard try chunks.compareAndSwapRef("heads/" + branch, expected: parent, new: hash) else {
             throw RepositoryError.concurrentUpdate("branch \(branch)")

@@ -46,6 +46,9 @@ struct CLIFailure {
         case let e as SQLiteError:
             code = CLIExit.store
             message = e.description
+        case let e as ExitCode:
+            code = e.rawValue
+            message = nil
         case let e as RepositoryError:
             code = e.isOperationFailure ? CLIExit.failed : CLIExit.usage
             message = e.description

@@ -1,0 +1,212 @@
+import Foundation
+import Testing
+
+/// The versioning commands end to end, as a user runs them (CLI.md, issue 4).
+@Suite struct VersioningCommandTests {
+    func store() throws -> Workspace {
+        let ws = Workspace()
+        try ws.cli.run("init")
+        return ws
+    }
+
+    func expectError(_ r: CLIResult, code: Int32, contains text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(r.code == code, "exit \(r.code), stderr: \(r.stderr)", sourceLocation: sourceLocation)
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && r.stderr.hasPrefix("error: "), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
+        #expect(r.stderr.contains(text), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
+    }
+
+    /// A snapshot of everything a failed command must leave alone.
+    func snapshot(_ ws: Workspace) throws -> String {
+        let log = try ws.cli.run("log", "--json").stdout
+        let status = try ws.cli.run("status", "--json").stdout
+        let working = try ws.cli.run("show", "WORKING:", "--hash").stdout
+        return log + status + working
+    }
+
+    @Test func importCommitDiffLogShowExport() throws {
+        let ws = try store()
+        try ws.write("people.csv", "id,name,city,score\nk1,Ada,London,10\nk2,Grace,NYC,20\nk3,\"Linus, T\",Helsinki,007\n")
+        #expect(try ws.cli.run("import", "people.csv", "--table", "people").code == 0)
+        let status = try JSONSerialization.jsonObject(with: Data(ws.cli.run("status", "--json").stdout.utf8)) as! [String: Any]
+        #expect(status["branch"] as? String == "main")
+        #expect(status["head"] is NSNull)
+        #expect(((status["changes"] as? [String: Any])?["people"] as? [String: Int])?["added"] == 3)
+        let first = try ws.cli.run("commit", "-m", "first")
+        #expect(first.code == 0)
+        #expect(first.stdout.trimmingCharacters(in: .whitespacesAndNewlines).count == 32)
+
+        try ws.write("people.csv", "id,name,city,score\nk1,Ada,London,11\nk2,Grace,NYC,20\nk4,Ken,Berkeley,1.5\n")
+        try ws.cli.run("import", "people.csv", "--table", "people")
+        #expect(try ws.cli.run("commit", "-m", "second").code == 0)
+
+        let diff = try ws.cli.run("diff", "HEAD~1", "HEAD", "--json")
+        let lines = diff.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(lines.count == 3)
+        #expect(lines[0]["path"] as? String == "/people/k1/score" && lines[0]["op"] as? String == "modify")
+        #expect(lines[0]["old"] as? Int == 10 && lines[0]["new"] as? Int == 11)
+        #expect(lines[1]["path"] as? String == "/people/k3" && lines[1]["op"] as? String == "remove" && lines[1]["new"] == nil)
+        #expect(lines[2]["path"] as? String == "/people/k4" && lines[2]["op"] as? String == "add" && lines[2]["old"] == nil)
+        #expect(try ws.cli.run("diff", "HEAD~1", "HEAD").stdout.contains("~ /people/k1/score: 10 -> 11"))
+        #expect(try ws.cli.run("diff", "HEAD~1", "HEAD", "--stat").stdout.contains("people | +1 -1 ~1"))
+        #expect(try ws.cli.run("diff", "HEAD~1", "HEAD", "--exit-code").code == 1)
+        #expect(try ws.cli.run("diff", "--exit-code").code == 0)
+
+        let log = try ws.cli.run("log", "--json").stdout.split(separator: "\n").map {
+            try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        #expect(log.map { $0["message"] as? String } == ["second", "first"])
+        #expect((log[0]["parents"] as? [String]) == [log[1]["hash"] as! String])
+        #expect(try ws.cli.run("log", "--oneline", "-n", "1").stdout.hasSuffix(" second\n"))
+
+        // "007" stayed a string, 1.5 a float; export gives back the rows in key order.
+        #expect(try ws.cli.run("show", "HEAD~1:/people/k3/score", "--json").stdout == "\"007\"\n")
+        let exported = try ws.cli.run("export", "HEAD~1:/people").stdout
+        #expect(exported == "id,name,city,score\nk1,Ada,London,10\nk2,Grace,NYC,20\nk3,\"Linus, T\",Helsinki,007\n")
+        let show = try JSONSerialization.jsonObject(with: Data(ws.cli.run("show", "HEAD", "--json").stdout.utf8)) as! [String: Any]
+        #expect(show["message"] as? String == "second")
+        #expect((show["root"] as? String)?.count == 32)
+    }
+
+    @Test func csvRoundTripsExactly() throws {
+        let ws = try store()
+        let text = "id,a,b,c\n001,0.1,-0,\"x\ny\"\n002,1e5,+3,\"q\"\"q\"\n003,-7,1.0,\n"
+        try ws.write("t.csv", text)
+        #expect(try ws.cli.run("import", "t.csv", "--table", "t").code == 0)
+        #expect(try ws.cli.run("export", "/t").stdout == text)
+        #expect(try ws.cli.run("show", "/t/003/a").stdout == "-7\n")
+        #expect(try ws.cli.run("show", "/t/003/b").stdout == "1.0\n")
+        #expect(try ws.cli.run("show", "/t/001/b").stdout == "\"-0\"\n")
+        // --no-infer keeps strings; --null marks missing fields.
+        try ws.write("n.csv", "id,v\nk1,5\nk2,NA\n")
+        try ws.cli.run("import", "n.csv", "--table", "n", "--no-infer", "--null", "NA")
+        #expect(try ws.cli.run("show", "/n/k1/v").stdout == "\"5\"\n")
+        #expect(try ws.cli.run("show", "/n/k2/v").code == 2)
+        #expect(try ws.cli.run("export", "/n", "--null", "NA").stdout == "id,v\nk1,5\nk2,NA\n")
+    }
+
+    @Test func branchesKeepTheirOwnWorkingSets() throws {
+        let ws = try store()
+        try ws.write("p.csv", "id,v\nk1,1\n")
+        try ws.cli.run("import", "p.csv", "--table", "p")
+        try ws.cli.run("commit", "-m", "base")
+        #expect(try ws.cli.run("checkout", "-b", "dev").code == 0)
+        try ws.cli.run("set", "/p/k2", #"{"id":"k2","v":2}"#)
+        try ws.cli.run("checkout", "main")
+        // main's working set does not see dev's uncommitted change, and dev keeps it.
+        #expect(try ws.cli.run("show", "/p/k2").code == 2)
+        try ws.cli.run("checkout", "dev")
+        #expect(try ws.cli.run("show", "/p/k2/v").stdout == "2\n")
+        try ws.cli.run("commit", "-m", "on dev")
+        #expect(try ws.cli.run("branch").stdout == "* dev\n  main\n")
+        #expect(try ws.cli.run("log", "--oneline", "main").stdout.split(separator: "\n").count == 1)
+        #expect(try ws.cli.run("tag", "v1", "main").code == 0)
+        #expect(try ws.cli.run("show", "v1", "--hash").stdout == ws.cli.run("show", "main", "--hash").stdout)
+        #expect(try ws.cli.run("log", "--graph", "--oneline").stdout.hasPrefix("* "))
+        try ws.cli.run("checkout", "main")
+        #expect(try ws.cli.run("branch", "-d", "dev").code == 0)
+        expectError(try ws.cli.run("branch", "-d", "main"), code: 2, contains: "you are on")
+        try ws.cli.run("rm", "/p/k1")
+        #expect(try ws.cli.run("diff", "--json").stdout.contains("\"op\":\"remove\""))
+    }
+
+    @Test func revisionSyntax() throws {
+        let ws = try store()
+        for i in 1...3 {
+            try ws.write("p.csv", "id,v\nk,\(i)\n")
+            try ws.cli.run("import", "p.csv", "--table", "p")
+            try ws.cli.run("commit", "-m", "c\(i)")
+        }
+        let hashes = try ws.cli.run("log", "--json").stdout.split(separator: "\n").map {
+            (try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["hash"] as! String
+        }
+        #expect(try ws.cli.run("show", "HEAD~2", "--hash").stdout == hashes[2] + "\n")
+        #expect(try ws.cli.run("show", "HEAD^^", "--hash").stdout == hashes[2] + "\n")
+        #expect(try ws.cli.run("show", "HEAD^", "--hash").stdout == hashes[1] + "\n")
+        #expect(try ws.cli.run("show", String(hashes[1].prefix(6)) + "~1", "--hash").stdout == hashes[2] + "\n")
+        #expect(try ws.cli.run("show", hashes[0] + ":/p/k/v").stdout == "3\n")
+        expectError(try ws.cli.run("show", "HEAD~3"), code: 2, contains: "unknown revision")
+        expectError(try ws.cli.run("show", "HEAD^2"), code: 2, contains: "unknown revision")
+        expectError(try ws.cli.run("show", "abcde"), code: 2, contains: "unknown revision")
+        expectError(try ws.cli.run("show", "~1"), code: 2, contains: "malformed revision")
+    }
+
+    @Test func pathSyntax() throws {
+        let ws = try store()
+        try ws.cli.run("set", "/doc", #"{"a/b":{"~":1},"":2,"list":[10,20],"7":"seven"}"#)
+        #expect(try ws.cli.run("show", "/doc/a~1b/~0").stdout == "1\n")
+        #expect(try ws.cli.run("show", "/doc/").stdout == "2\n")
+        #expect(try ws.cli.run("show", "/doc/list/1").stdout == "20\n")
+        #expect(try ws.cli.run("show", "/doc/7").stdout == "\"seven\"\n")
+        expectError(try ws.cli.run("show", "/doc/list/01"), code: 2, contains: "no value")
+        expectError(try ws.cli.run("show", "/doc/~x"), code: 2, contains: "malformed path")
+        expectError(try ws.cli.run("set", "/nope/x", "1"), code: 2, contains: "no value")
+    }
+
+    /// Every kind of bad input: exit 2, one line naming the problem, the store as it was.
+    @Test func badInputLeavesTheStoreAsItWas() throws {
+        let ws = try store()
+        try ws.write("p.csv", "id,v\nk1,1\n")
+        try ws.cli.run("import", "p.csv", "--table", "p")
+        try ws.cli.run("commit", "-m", "base")
+        try ws.cli.run("set", "/p/k5", #"{"id":"k5"}"#)
+        let before = try snapshot(ws)
+        try ws.write("ragged.csv", "id,v\nk1,1\nk2\n")
+        try ws.write("dup.csv", "id,v\nk1,1\nk2,2\nk1,3\n")
+        try ws.write("bad.json", "{\"a\": [1, 2,, 3]}")
+        try ws.write("quote.csv", "id,v\nk1,\"open\n")
+        try ws.write("nokey.csv", "id,v\n,1\n")
+        let cases: [([String], String)] = [
+            (["import", "ragged.csv", "--table", "p"], "line 3"),
+            (["import", "dup.csv", "--table", "p"], "line 4: duplicate key 'k1' (first at line 2)"),
+            (["import", "bad.json", "--table", "p"], "at byte 12"),
+            (["import", "quote.csv", "--table", "p"], "not closed"),
+            (["import", "nokey.csv", "--table", "p"], "key column"),
+            (["import", "p.csv", "--table", "p", "--key", "nope"], "not in the header"),
+            (["import", "missing.csv", "--table", "p"], "cannot open"),
+            (["import", "p.csv", "--table", ".schema"], "reserved"),
+            (["show", "nope"], "unknown revision"),
+            (["checkout", "nope"], "no branch"),
+            (["diff", "nope"], "unknown revision"),
+            (["show", "/p/zz"], "no value at path"),
+            (["show", "/p/~9"], "malformed path"),
+            (["rm", "/p/zz"], "no value at path"),
+            (["branch", "bad name"], "invalid branch name"),
+            (["branch", "-x"], "see 'cairn --help'"),
+            (["tag", "a..b"], "invalid tag name"),
+            (["checkout", "-b", "HEAD"], "invalid branch name"),
+            (["init"], "already exists"),
+        ]
+        for (args, text) in cases {
+            expectError(try ws.cli.run(args), code: 2, contains: text)
+        }
+        #expect(try snapshot(ws) == before)
+    }
+
+    @Test func nothingToCommitExits1() throws {
+        let ws = try store()
+        expectError(try ws.cli.run("commit", "-m", "empty"), code: 1, contains: "nothing to commit")
+        #expect(try ws.cli.run("commit", "-m", "empty", "--allow-empty").code == 0)
+        expectError(try ws.cli.run("commit", "-m", "again"), code: 1, contains: "nothing to commit")
+        #expect(try ws.cli.run("log", "--oneline").stdout.split(separator: "\n").count == 1)
+    }
+
+    @Test func jsonNdjsonAndBlobImports() throws {
+        let ws = try store()
+        try ws.write("doc.json", #"{"title":"T","n":1.0,"tags":["a","b"]}"#)
+        try ws.write("rows.ndjson", "{\"id\":\"a\",\"x\":1}\n{\"id\":\"b\",\"x\":2}\n")
+        try ws.write("bytes.bin", String(repeating: "blob data ", count: 2000))
+        #expect(try ws.cli.run("import", "doc.json", "--table", "doc").code == 0)
+        #expect(try ws.cli.run("import", "rows.ndjson", "--table", "rows", "--key", "id").code == 0)
+        #expect(try ws.cli.run("import", "bytes.bin", "--table", "bin", "--format", "blob").code == 0)
+        #expect(try ws.cli.run("show", "/doc/n").stdout == "1.0\n")
+        #expect(try ws.cli.run("show", "/rows/b/x").stdout == "2\n")
+        #expect(try ws.cli.run("export", "/rows").stdout == "{\"id\":\"a\",\"x\":1}\n{\"id\":\"b\",\"x\":2}\n")
+        #expect(try ws.cli.run("export", "/bin", "--format", "blob").stdout == String(repeating: "blob data ", count: 2000))
+        expectError(try ws.cli.run("import", "rows.ndjson", "--table", "r2"), code: 2, contains: "--key")
+        try ws.cli.run("commit", "-m", "docs")
+        #expect(try ws.cli.run("export", "HEAD:/doc", "-o", "out.json").code == 0)
+        let out = try String(contentsOfFile: ws.path + "/out.json", encoding: .utf8)
+        #expect(out.contains("\"title\": \"T\""))
+    }
+}

@@ -35,6 +35,13 @@ public final class UnsortedMapBuilder {
     }
 
     private let duplicates: Duplicates
+    /// While keys arrive in increasing order they stream straight into this builder, with no
+    /// sorting or spilling: input already in key order (most exports) costs one pass.
+    private var direct: MapBuilder?
+    private var directLastKey: [UInt8]?
+    private var directLastSeq = 0
+    /// What the direct builder made before the first key out of order; merged at the end.
+    private var prefix: ProllyMap?
 
     /// `directory` holds the spilled runs; it must exist and be writable.
     public init(store: NodeStore, runBytes: Int = 64 << 20, directory: String, duplicates: Duplicates = .lastWins) {
@@ -48,6 +55,21 @@ public final class UnsortedMapBuilder {
 
     /// Appends an encoded entry; `entryRefs` are the chunks the value references.
     public func append(key: [UInt8], value: [UInt8], refs entryRefs: [Hash] = []) throws {
+        if prefix == nil {
+            if direct == nil { direct = MapBuilder(store: store) }
+            let order = directLastKey.map { KeyOrder.compare($0, key) } ?? -1
+            if order < 0 {
+                try direct!.appendEncoded(key: key, value: value, refs: entryRefs)
+                directLastKey = key
+                directLastSeq = seq
+                seq += 1
+                return
+            }
+            if order == 0 && duplicates == .refuse { throw DuplicateKey(key: key, first: directLastSeq, second: seq) }
+            // Out of order: what streamed so far becomes a sorted run of its own.
+            prefix = try direct!.finish()
+            direct = nil
+        }
         entries.append((key, value, seq))
         seq += 1
         bytes += key.count + value.count + 48
@@ -97,8 +119,14 @@ public final class UnsortedMapBuilder {
 
     /// Merges everything appended into a map.
     public func finish() throws -> ProllyMap {
+        if prefix == nil {
+            // Everything arrived in order.
+            return try (direct ?? MapBuilder(store: store)).finish()
+        }
         let builder = MapBuilder(store: store)
         var sources: [RunSource] = []
+        // The streamed prefix sorts before every later entry of the same key (it came first).
+        sources.append(try TreeRun(prefix!))
         if runs.isEmpty {
             sortRun()
             sources.append(MemoryRun(entries))
@@ -142,6 +170,39 @@ public final class UnsortedMapBuilder {
 
 private protocol RunSource {
     func next() throws -> (key: [UInt8], value: [UInt8], seq: Int)?
+}
+
+/// The entries of the streamed prefix, in order, as a run. They arrived in key order, so an
+/// entry's sequence number is its position.
+private final class TreeRun: RunSource {
+    var entries: [(key: [UInt8], value: [UInt8])] = []
+    var i = 0
+    var emitted = 0
+    let map: ProllyMap
+    var nextKey: [UInt8]?
+    var done = false
+
+    init(_ map: ProllyMap) throws { self.map = map }
+
+    func next() throws -> (key: [UInt8], value: [UInt8], seq: Int)? {
+        if i >= entries.count {
+            if done { return nil }
+            // Refill a window of entries from where the last one stopped.
+            entries.removeAll(keepingCapacity: true)
+            i = 0
+            var skipFirst = nextKey != nil
+            try map.forEachEncoded(from: nextKey) { k, v in
+                if skipFirst { skipFirst = false; return true }
+                entries.append((k, v))
+                return entries.count < 4096
+            }
+            if entries.count < 4096 { done = true }
+            nextKey = entries.last?.key
+            if entries.isEmpty { return nil }
+        }
+        defer { i += 1; emitted += 1 }
+        return (entries[i].key, entries[i].value, emitted)
+    }
 }
 
 private final class MemoryRun: RunSource {

@@ -24,6 +24,8 @@ extension Repository {
                 if piece.isEmpty { finished = true } else { pending.append(contentsOf: piece) }
             }
         }
+        let tableMap: ProllyMap
+        do {
         while var line = try nextLine() {
             lineNumber += 1
             if line.last == 0x0D { line.removeLast() }
@@ -35,11 +37,11 @@ extension Repository {
             guard case .map(let object) = value else { throw ImportError("line \(lineNumber): expected a JSON object") }
             guard let k = try object.get(.string(key)) else { throw ImportError("line \(lineNumber): no key field '\(key)'") }
             let (bytes, refs) = try value.encodedWithRefs(store: store)
-            try builder.append(key: try k.encoded(store: store), value: bytes, refs: refs)
             lines.append(Int32(truncatingIfNeeded: lineNumber))
+            try builder.append(key: try k.encoded(store: store), value: bytes, refs: refs)
         }
-        let tableMap: ProllyMap
-        do { tableMap = try builder.finish() } catch let e as UnsortedMapBuilder.DuplicateKey {
+        tableMap = try builder.finish()
+        } catch let e as UnsortedMapBuilder.DuplicateKey {
             throw ImportError("line \(lines[e.second]): duplicate key (first at line \(lines[e.first]))")
         }
         try replaceTable(name, with: .map(tableMap), schema: TableSchema(columns: [], key: [key], format: "ndjson", null: nil, infer: true))

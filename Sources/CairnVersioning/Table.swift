@@ -99,22 +99,24 @@ extension Repository {
         let builder = UnsortedMapBuilder(store: store, directory: tempDirectory, duplicates: .refuse)
         var lines: [Int32] = []
         var refs: [Hash] = []
-        while let (fields, line) = try csv.next() {
-            if fields.count == 1 && fields[0].isEmpty { continue }  // a blank line
-            guard fields.count == columns.count else {
-                throw ImportError("line \(line): \(fields.count) fields, the header has \(columns.count)")
-            }
-            var values: [Value?] = []
-            values.reserveCapacity(fields.count)
-            for f in fields {
-                values.append(f.isEmpty || f == nullText ? nil : typedCell(f, infer: infer))
-            }
-            guard let keyValue = values[keyIndex] else { throw ImportError("line \(line): the key column '\(key[0])' is empty") }
-            try builder.append(key: try keyValue.encoded(store: store), value: try encoder.encode(values, store: store, refs: &refs))
-            lines.append(Int32(truncatingIfNeeded: line))
-        }
         let tableMap: ProllyMap
-        do { tableMap = try builder.finish() } catch let e as UnsortedMapBuilder.DuplicateKey {
+        do {
+            while let (fields, line) = try csv.next() {
+                if fields.count == 1 && fields[0].isEmpty { continue }  // a blank line
+                guard fields.count == columns.count else {
+                    throw ImportError("line \(line): \(fields.count) fields, the header has \(columns.count)")
+                }
+                var values: [Value?] = []
+                values.reserveCapacity(fields.count)
+                for f in fields {
+                    values.append(f.isEmpty || f == nullText ? nil : typedCell(f, infer: infer))
+                }
+                guard let keyValue = values[keyIndex] else { throw ImportError("line \(line): the key column '\(key[0])' is empty") }
+                lines.append(Int32(truncatingIfNeeded: line))  // before append: a duplicate is reported by it
+                try builder.append(key: try keyValue.encoded(store: store), value: try encoder.encode(values, store: store, refs: &refs))
+            }
+            tableMap = try builder.finish()
+        } catch let e as UnsortedMapBuilder.DuplicateKey {
             let keyText = (try? Value.decode(e.key, store: store)).map { (try? cellText($0)) ?? "?" } ?? "?"
             throw ImportError("line \(lines[e.second]): duplicate key '\(keyText)' (first at line \(lines[e.first]))")
         }

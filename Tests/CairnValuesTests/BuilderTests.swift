@@ -31,6 +31,27 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty, "spilled runs are removed")
     }
 
+    /// Sorted input streams straight through; a later key out of order switches to runs, and
+    /// a duplicate of a streamed key is still caught, with both positions.
+    @Test func sortedPrefixThenUnsorted() throws {
+        let store = memoryNodeStore()
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let builder = UnsortedMapBuilder(store: store, runBytes: 300, directory: dir, duplicates: .refuse)
+        for i in [1, 2, 3, 10, 4, 11, 2] { try builder.append(key: try Value.int(Int64(i)).encoded(store: store), value: [0x00]) }
+        do {
+            _ = try builder.finish()
+            Issue.record("a duplicate key was accepted")
+        } catch let e as UnsortedMapBuilder.DuplicateKey {
+            #expect(e.first == 1 && e.second == 6)
+        }
+        let ok = UnsortedMapBuilder(store: store, runBytes: 300, directory: dir)
+        let keys = [1, 2, 3, 10, 4, 11, 2, 7] + Array(20..<400)
+        for i in keys { try ok.append(key: try Value.int(Int64(i)).encoded(store: store), value: try Value.int(Int64(i)).encoded(store: store)) }
+        let built = try ok.finish()
+        #expect(try built.hash == ProllyMap.build(Set(keys).map { (Value.int(Int64($0)), Value.int(Int64($0))) }, store: store).hash)
+    }
+
     @Test func refusesDuplicatesWhenAsked() throws {
         let store = memoryNodeStore()
         let dir = tempDir()

@@ -19,6 +19,67 @@ public struct RecordEncoder: Sendable {
         order = columns.indices.sorted { KeyOrder.compare(names[$0], names[$1]) < 0 }
     }
 
+    /// A CSV cell already typed: its text stays as bytes until it is written.
+    public enum Cell {
+        case int(Int64)
+        case float(Double)
+        /// UTF-8 text (the caller has checked it is valid).
+        case text(ArraySlice<UInt8>)
+    }
+
+    /// Appends a cell's value encoding.
+    static func write(_ cell: Cell, to w: inout ByteWriter, refs: inout [Hash], store: NodeStore) throws {
+        switch cell {
+        case .int(let i):
+            w.byte(Tag.int.rawValue)
+            w.signed(i)
+        case .float(let d):
+            try w.value(.float(d), refs: &refs, store: store)
+        case .text(let bytes):
+            if bytes.count > Format.stringInlineLimit {
+                try w.value(.string(String(decoding: bytes, as: UTF8.self)), refs: &refs, store: store)
+            } else {
+                w.byte(Tag.string.rawValue)
+                w.varint(UInt64(bytes.count))
+                w.bytes.append(contentsOf: bytes)
+            }
+        }
+    }
+
+    /// The encoding of a cell as a key.
+    public static func encodeKey(_ cell: Cell, store: NodeStore) throws -> [UInt8] {
+        var w = ByteWriter(capacity: 24)
+        var refs: [Hash] = []
+        try write(cell, to: &w, refs: &refs, store: store)
+        return w.bytes
+    }
+
+    /// Like ``encode(_:store:refs:)`` for typed cells, `nil` marking a missing field.
+    public func encode(cells: [Cell?], store: NodeStore, refs: inout [Hash]) throws -> [UInt8] {
+        var w = ByteWriter(capacity: 128)
+        w.byte(Tag.mapLeaf.rawValue)
+        var present = 0
+        for c in cells where c != nil { present += 1 }
+        w.varint(UInt64(present))
+        let mark = refs.count
+        for i in order {
+            guard let c = cells[i] else { continue }
+            w.append(encodedNames[i])
+            try Self.write(c, to: &w, refs: &refs, store: store)
+        }
+        if w.bytes.count - 1 - ByteWriter.varintSize(UInt64(present)) < Boundary.minSize { return w.bytes }
+        refs.removeSubrange(mark...)
+        let values: [Value?] = cells.map { c in
+            switch c {
+            case nil: return nil
+            case .int(let i)?: return .int(i)
+            case .float(let d)?: return .float(d)
+            case .text(let b)?: return .string(String(decoding: b, as: UTF8.self))
+            }
+        }
+        return try encode(values, store: store, refs: &refs)
+    }
+
     /// The encoding of a key.
     public func encodeKey(_ key: Value, store: NodeStore) throws -> [UInt8] {
         try key.encoded(store: store)

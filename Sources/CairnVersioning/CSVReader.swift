@@ -60,6 +60,76 @@ public struct CSVReader {
         return buf[0]
     }
 
+    /// The next record into `record` (its bytes and field ends, reused between calls); returns
+    /// the record's first line, or nil at the end of input. Fields are not checked for UTF-8.
+    public mutating func next(into record: inout CSVRecord) throws -> Int? {
+        guard try peek() != nil else { return nil }
+        let start = line
+        record.bytes.removeAll(keepingCapacity: true)
+        record.ends.removeAll(keepingCapacity: true)
+        var quoted = false
+        var afterQuote = false
+        var fieldStart = 0
+        while true {
+            // Fast path: copy a run of plain bytes at once.
+            if !quoted && pos < buf.count {
+                var j = pos
+                while j < buf.count {
+                    let c = buf[j]
+                    if c == 0x2C || c == 0x0A || c == 0x22 || c == 0x0D { break }
+                    j += 1
+                }
+                if j > pos {
+                    if afterQuote { throw ImportError("line \(line): characters after a closing quote") }
+                    record.bytes.append(contentsOf: buf[pos..<j])
+                    pos = j
+                }
+            }
+            guard let c = try peek() else {
+                if quoted { throw ImportError("line \(start): a quoted field is not closed before the end of the file") }
+                record.ends.append(record.bytes.count)
+                return start
+            }
+            pos += 1
+            if quoted {
+                if c == UInt8(ascii: "\"") {
+                    if try peek() == UInt8(ascii: "\"") {
+                        pos += 1
+                        record.bytes.append(c)
+                    } else {
+                        quoted = false
+                        afterQuote = true
+                    }
+                } else {
+                    if c == 0x0A { line += 1 }
+                    record.bytes.append(c)
+                }
+                continue
+            }
+            switch c {
+            case UInt8(ascii: ","):
+                record.ends.append(record.bytes.count)
+                fieldStart = record.bytes.count
+                afterQuote = false
+            case 0x0A:
+                line += 1
+                if record.bytes.count > fieldStart && record.bytes.last == 0x0D && !afterQuote { record.bytes.removeLast() }
+                record.ends.append(record.bytes.count)
+                return start
+            case 0x0D:
+                if !afterQuote { record.bytes.append(c) }
+            case UInt8(ascii: "\""):
+                guard record.bytes.count == fieldStart && !afterQuote else {
+                    throw ImportError("line \(line): a quote inside an unquoted field (quote the whole field and double the quote)")
+                }
+                quoted = true
+            default:
+                if afterQuote { throw ImportError("line \(line): characters after a closing quote") }
+                record.bytes.append(c)
+            }
+        }
+    }
+
     /// The next record's fields and its first line; nil at the end of input.
     public mutating func next() throws -> (fields: [String], line: Int)? {
         guard try peek() != nil else { return nil }
@@ -116,5 +186,19 @@ public struct CSVReader {
                 field.append(c)
             }
         }
+    }
+}
+
+/// One CSV record: the bytes of its fields, back to back, and where each field ends.
+public struct CSVRecord {
+    public var bytes: [UInt8] = []
+    public var ends: [Int] = []
+
+    public init() {}
+
+    public var count: Int { ends.count }
+
+    public func field(_ i: Int) -> ArraySlice<UInt8> {
+        bytes[(i == 0 ? 0 : ends[i - 1])..<ends[i]]
     }
 }

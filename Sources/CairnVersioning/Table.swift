@@ -51,6 +51,44 @@ public func typedCell(_ text: String, infer: Bool) -> Value {
     return .string(text)
 }
 
+/// ``typedCell(_:infer:)`` on the cell's bytes, without making a String for text; nil when the
+/// bytes are not UTF-8.
+public func typedCell(bytes f: ArraySlice<UInt8>, infer: Bool) -> RecordEncoder.Cell? {
+    if infer, let first = f.first, first == UInt8(ascii: "-") || (first >= 0x30 && first <= 0x39) {
+        if let i = canonicalInt(f) { return .int(i) }
+        // Anything else numeric-looking goes the slow, exact way.
+        guard let s = String(validating: f, as: UTF8.self) else { return nil }
+        switch typedCell(s, infer: true) {
+        case .float(let d): return .float(d)
+        default: return .text(f)
+        }
+    }
+    var ascii = true
+    for b in f where b >= 0x80 { ascii = false; break }
+    if !ascii && String(validating: f, as: UTF8.self) == nil { return nil }
+    return .text(f)
+}
+
+/// The Int64 whose canonical decimal is exactly these bytes: no `+`, no leading zeros, no `-0`.
+func canonicalInt(_ f: ArraySlice<UInt8>) -> Int64? {
+    var i = f.startIndex
+    let negative = f[i] == UInt8(ascii: "-")
+    if negative { i += 1 }
+    guard i < f.endIndex, f.endIndex - i <= 19 else { return nil }
+    if f[i] == UInt8(ascii: "0") && (f.endIndex - i > 1 || negative) { return nil }
+    var v: Int64 = 0
+    while i < f.endIndex {
+        let d = f[i]
+        guard d >= 0x30 && d <= 0x39 else { return nil }
+        let (m, o1) = v.multipliedReportingOverflow(by: 10)
+        let (a, o2) = negative ? m.subtractingReportingOverflow(Int64(d - 0x30)) : m.addingReportingOverflow(Int64(d - 0x30))
+        guard !o1 && !o2 else { return nil }
+        v = a
+        i += 1
+    }
+    return v
+}
+
 /// The text a cell is written back as: the inverse of ``typedCell(_:infer:)``.
 public func cellText(_ v: Value) throws -> String {
     switch v {
@@ -100,20 +138,28 @@ extension Repository {
         var lines: [Int32] = []
         var refs: [Hash] = []
         let tableMap: ProllyMap
+        let nullBytes = nullText.map { Array($0.utf8) }
+        var record = CSVRecord()
+        var cells: [RecordEncoder.Cell?] = Array(repeating: nil, count: columns.count)
         do {
-            while let (fields, line) = try csv.next() {
-                if fields.count == 1 && fields[0].isEmpty { continue }  // a blank line
-                guard fields.count == columns.count else {
-                    throw ImportError("line \(line): \(fields.count) fields, the header has \(columns.count)")
+            while let line = try csv.next(into: &record) {
+                if record.count == 1 && record.bytes.isEmpty { continue }  // a blank line
+                guard record.count == columns.count else {
+                    throw ImportError("line \(line): \(record.count) fields, the header has \(columns.count)")
                 }
-                var values: [Value?] = []
-                values.reserveCapacity(fields.count)
-                for f in fields {
-                    values.append(f.isEmpty || f == nullText ? nil : typedCell(f, infer: infer))
+                for i in 0..<record.count {
+                    let f = record.field(i)
+                    if f.isEmpty || (nullBytes.map { f.elementsEqual($0) } ?? false) {
+                        cells[i] = nil
+                    } else {
+                        guard let cell = typedCell(bytes: f, infer: infer) else { throw ImportError("line \(line): not valid UTF-8") }
+                        cells[i] = cell
+                    }
                 }
-                guard let keyValue = values[keyIndex] else { throw ImportError("line \(line): the key column '\(key[0])' is empty") }
+                guard let keyCell = cells[keyIndex] else { throw ImportError("line \(line): the key column '\(key[0])' is empty") }
                 lines.append(Int32(truncatingIfNeeded: line))  // before append: a duplicate is reported by it
-                try builder.append(key: try keyValue.encoded(store: store), value: try encoder.encode(values, store: store, refs: &refs))
+                try builder.append(key: try RecordEncoder.encodeKey(keyCell, store: store),
+                                   value: try encoder.encode(cells: cells, store: store, refs: &refs))
             }
             tableMap = try builder.finish()
         } catch let e as UnsortedMapBuilder.DuplicateKey {

@@ -1,0 +1,49 @@
+import Testing
+@testable import CairnVersioning
+
+@Suite struct CellTypingTests {
+    @Test(arguments: ["0", "-0", "007", "+3", "12", "-12", "9223372036854775807", "9223372036854775808", "-9223372036854775808",
+                      "1.5", "1.50", "1e5", "0.1", "-0.0", "1.0", "inf", "nan", "-", "", "abc", "12a", "héllo", "1,2"])
+    func typingRules(text: String) {
+        let v = typedCell(text, infer: true)
+        // Exported text is exactly the imported text.
+        #expect((try? cellText(v)) == text)
+        // The byte path agrees with the String path.
+        guard !text.isEmpty, let cell = typedCell(bytes: ArraySlice(Array(text.utf8)), infer: true) else { return }
+        switch (cell, v) {
+        case let (.int(a), .int(b)): #expect(a == b)
+        case let (.float(a), .float(b)): #expect(a.bitPattern == b.bitPattern)
+        case let (.text(a), .string(b)): #expect(Array(a) == Array(b.utf8))
+        default: Issue.record("\(text): byte path \(cell), string path \(v)")
+        }
+    }
+
+    @Test func expectedKinds() {
+        #expect(typedCell("12", infer: true) == .int(12))
+        #expect(typedCell("007", infer: true) == .string("007"))
+        #expect(typedCell("1.5", infer: true) == .float(1.5))
+        #expect(typedCell("1e5", infer: true) == .string("1e5"))
+        #expect(typedCell("12", infer: false) == .string("12"))
+        #expect(typedCell("inf", infer: true) == .string("inf"))
+        #expect(typedCell(bytes: ArraySlice([0xff, 0xfe]), infer: true) == nil)
+    }
+}
+
+@Suite struct PathTests {
+    @Test func pointerSyntax() throws {
+        #expect(try ValuePath(parsing: "").segments == [])
+        #expect(try ValuePath(parsing: "/").segments == [""])
+        #expect(try ValuePath(parsing: "/a~1b/~0/~01").segments == ["a/b", "~", "~1"])
+        #expect(try ValuePath(parsing: "/a~1b/~0").description == "/a~1b/~0")
+        #expect(throws: RepositoryError.self) { try ValuePath(parsing: "a") }
+        #expect(throws: RepositoryError.self) { try ValuePath(parsing: "/~2") }
+        #expect(throws: RepositoryError.self) { try ValuePath(parsing: "/~") }
+    }
+
+    @Test func names() {
+        for good in ["main", "feature/x", "v1.0", "a-b"] { #expect((try? Repository.validateName(good, kind: "branch")) != nil) }
+        for bad in ["", "-x", "HEAD", "WORKING", "a..b", "a b", "a~1", "a^", "a:b", "/a", "a/", "a//b", "a\tb"] {
+            #expect(throws: RepositoryError.self) { try Repository.validateName(bad, kind: "branch") }
+        }
+    }
+}

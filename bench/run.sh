@@ -7,6 +7,7 @@ shared=${CAIRN_SHARED:-../shared}
 out=bench/out
 mkdir -p "$out"
 swift build -c release --product cairn-bench >/dev/null
+swift build -c release --product cairn >/dev/null
 bin=$(swift build -c release --show-bin-path)
 
 # The chunk store: 100,000 chunks of 4 KiB cut from the 11,000,000-row CSV (about 410 MB).
@@ -20,3 +21,16 @@ big="$out/rows-11m.csv"
   [ -s "$out/rows-1m.csv" ] || python3 "$shared/bench/gen_rows.py" 1000000 "$out/rows-1m.csv"
   "$bin/cairn-bench" tree "$out/rows-1m.csv" "$out/tree"
 } | tee "$out/results.txt"
+
+# Versioning (issue 4): doltlite's reference run and cairn's on the same 1,000,000-row CSV.
+venv="$out/doltlite-venv"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv" && "$venv/bin/pip" install -q doltlite
+fi
+[ -s "$out/rows-10m.csv" ] || python3 "$shared/bench/gen_rows.py" 10000000 "$out/rows-10m.csv"
+{
+  echo "# doltlite"
+  "$venv/bin/python" "$shared/bench/doltlite_ref.py" "$out/rows-1m.csv" "$out/doltlite" | tee "$out/doltlite.txt"
+  echo "# cairn"
+  python3 bench/versioning.py "$bin/cairn" "$out/rows-1m.csv" "$out/doltlite.txt" "$out/cairn-1m" "$out/rows-10m.csv"
+} | tee -a "$out/results.txt"

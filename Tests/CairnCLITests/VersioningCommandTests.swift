@@ -183,6 +183,23 @@ import Testing
         #expect(try snapshot(ws) == before)
     }
 
+    @Test func statsPerTable() throws {
+        let ws = try store()
+        var csv = "id,v\n"
+        for i in 0..<3000 { csv += "k\(i),\(i * 7)\n" }
+        try ws.write("p.csv", csv)
+        try ws.cli.run("import", "p.csv", "--table", "p")
+        try ws.cli.run("set", "/small", "1")
+        let doc = try JSONSerialization.jsonObject(with: Data(ws.cli.run("stats", "--json").stdout.utf8)) as! [String: Any]
+        let tables = doc["tables"] as! [String: [String: Int]]
+        #expect(tables["p"]?["count"] == 3000)
+        #expect((tables["p"]?["depth"] ?? 0) >= 2)
+        #expect((tables["p"]?["chunks"] ?? 0) > 5)
+        #expect(tables["small"]?["count"] == 1)
+        #expect(tables[".schema"] == nil)
+        #expect((doc["chunks"] as? Int ?? 0) >= tables["p"]!["chunks"]!)
+    }
+
     @Test func nothingToCommitExits1() throws {
         let ws = try store()
         expectError(try ws.cli.run("commit", "-m", "empty"), code: 1, contains: "nothing to commit")

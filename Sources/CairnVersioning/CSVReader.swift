@@ -15,6 +15,9 @@ public struct ImportError: Error, CustomStringConvertible, Sendable, Equatable {
 public final class FileReader {
     let fd: Int32
     public let path: String
+    /// The file's size when opened (0 if unknown), and how much has been read: for progress.
+    public let size: Int
+    public private(set) var bytesRead = 0
 
     public init(path: String) throws {
         fd = open(path, O_RDONLY)
@@ -24,10 +27,14 @@ public final class FileReader {
             close(fd)
             throw ImportError("\(path) is a directory")
         }
+        size = Int(st.st_size)
         self.path = path
     }
 
     deinit { close(fd) }
+
+    /// Called after each piece with (bytes read, file size).
+    public var progress: ((Int, Int) -> Void)?
 
     /// The next piece; empty at the end.
     public func read() throws -> [UInt8] {
@@ -35,6 +42,8 @@ public final class FileReader {
         let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
         guard n >= 0 else { throw ImportError("cannot read \(path): \(String(cString: strerror(errno)))") }
         buf.removeSubrange(n...)
+        bytesRead += n
+        progress?(bytesRead, size)
         return buf
     }
 }

@@ -120,9 +120,11 @@ extension Repository {
     /// name. Streams the file; either applies whole or not at all.
     @discardableResult
     public func importCSV(path: String, table name: String, key keyColumns: [String]?, infer: Bool = true,
-                          null nullText: String? = nil, tempDirectory: String) throws -> ImportSummary {
+                          null nullText: String? = nil, tempDirectory: String,
+                          progress: ((Int, Int) -> Void)? = nil) throws -> ImportSummary {
         try Self.validateTableName(name)
         let file = try FileReader(path: path)
+        file.progress = progress
         var csv = CSVReader(refill: file.read)
         guard let header = try csv.next() else { throw ImportError("\(path) is empty: no header row") }
         let columns = header.fields

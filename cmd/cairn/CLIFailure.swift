@@ -83,10 +83,13 @@ enum Foundationless {
 enum Terminal {
     /// One line on stderr, starting with `error:`. Newlines inside are flattened so it stays one.
     static func error(_ message: String) {
-        let line = "error: " + message.split(whereSeparator: \.isNewline).joined(separator: " ") + "\n"
-        var bytes = Array(line.utf8)
-        _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+        writeStderr("error: " + message.split(whereSeparator: \.isNewline).joined(separator: " ") + "\n")
     }
 
     static var stdoutIsTerminal: Bool { isatty(1) == 1 }
+
+    static func writeStderr(_ s: String) {
+        var bytes = Array(s.utf8)
+        _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+    }
 }

@@ -28,8 +28,10 @@ struct Import: ParsableCommand {
         let keys = key.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         switch fmt {
         case "csv":
+            let bar = ProgressBar(label: "importing")
             let s = try ctx.repo.importCSV(path: file, table: table, key: keys, infer: !noInfer, null: null,
-                                           tempDirectory: try ctx.tempDirectory())
+                                           tempDirectory: try ctx.tempDirectory(), progress: bar?.update)
+            bar?.finish()
             print("imported \(s.rows) rows into \(table) (\(s.columns.count) columns)")
         case "json":
             let reader = try FileReader(path: file)

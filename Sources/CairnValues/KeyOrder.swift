@@ -92,3 +92,33 @@ enum KeyOrder {
     let c = memcmp(a, b, n)
     return c < 0 ? -1 : (c > 0 ? 1 : 0)
 }
+
+/// The total order on encodings, for layers above that sort encoded keys themselves.
+public enum EncodedOrder {
+    /// Compares two encoded values in the total order of docs/format.md.
+    public static func compare(_ a: [UInt8], _ b: [UInt8]) -> Int { KeyOrder.compare(a, b) }
+
+    /// Compares concatenations of encoded values (composite keys) value by value.
+    public static func compareTuples(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        let x = splitTuple(a), y = splitTuple(b)
+        for (p, q) in zip(x, y) {
+            let c = KeyOrder.compare(p, q)
+            if c != 0 { return c }
+        }
+        return x.count < y.count ? -1 : (x.count > y.count ? 1 : 0)
+    }
+
+    /// The encoded values a concatenation holds. Malformed bytes end the split.
+    public static func splitTuple(_ bytes: [UInt8]) -> [[UInt8]] {
+        bytes.withUnsafeBytes { raw in
+            var r = ByteReader(raw)
+            var out: [[UInt8]] = []
+            while !r.atEnd {
+                let start = r.pos
+                do { try r.skipValue() } catch { break }
+                out.append(Array(raw[start..<r.pos]))
+            }
+            return out
+        }
+    }
+}

@@ -35,6 +35,8 @@ public final class UnsortedMapBuilder {
     }
 
     private let duplicates: Duplicates
+    private let compare: ([UInt8], [UInt8]) -> Int
+    private let streamsSorted: Bool
     /// While keys arrive in increasing order they stream straight into this builder, with no
     /// sorting or spilling: input already in key order (most exports) costs one pass.
     private var direct: MapBuilder?
@@ -44,18 +46,23 @@ public final class UnsortedMapBuilder {
     private var prefix: ProllyMap?
 
     /// `directory` holds the spilled runs; it must exist and be writable.
-    public init(store: NodeStore, runBytes: Int = 64 << 20, directory: String, duplicates: Duplicates = .lastWins) {
+    /// `compare` orders keys (default: the total order of values); with another order the
+    /// entries can only come out through ``finish(into:)``.
+    public init(store: NodeStore, runBytes: Int = 64 << 20, directory: String, duplicates: Duplicates = .lastWins,
+                compare: (([UInt8], [UInt8]) -> Int)? = nil) {
         self.store = store
         self.runBytes = runBytes
         self.directory = directory
         self.duplicates = duplicates
+        self.compare = compare ?? { KeyOrder.compare($0, $1) }
+        streamsSorted = compare == nil
     }
 
     deinit { for r in runs { unlink(r) } }
 
     /// Appends an encoded entry; `entryRefs` are the chunks the value references.
     public func append(key: [UInt8], value: [UInt8], refs entryRefs: [Hash] = []) throws {
-        if prefix == nil {
+        if prefix == nil && streamsSorted {
             if direct == nil { direct = MapBuilder(store: store) }
             let order = directLastKey.map { KeyOrder.compare($0, key) } ?? -1
             if order < 0 {
@@ -82,7 +89,7 @@ public final class UnsortedMapBuilder {
     private func sortRun() {
         let order: [Int] = entries.withUnsafeBufferPointer { e in
             Array(e.indices).sorted { a, b in
-                let c = KeyOrder.compare(e[a].key, e[b].key)
+                let c = compare(e[a].key, e[b].key)
                 return c != 0 ? c < 0 : e[a].seq < e[b].seq
             }
         }
@@ -119,14 +126,25 @@ public final class UnsortedMapBuilder {
 
     /// Merges everything appended into a map.
     public func finish() throws -> ProllyMap {
-        if prefix == nil {
+        if prefix == nil && streamsSorted {
             // Everything arrived in order.
             return try (direct ?? MapBuilder(store: store)).finish()
         }
         let builder = MapBuilder(store: store)
+        try merge { k, v, refs in try builder.appendEncoded(key: k, value: v, refs: refs) }
+        return try builder.finish()
+    }
+
+    /// Hands every entry to `sink` in key order, once per key (duplicates as configured).
+    /// The first entry carries the references of all the values.
+    public func finish(into sink: ([UInt8], [UInt8], [Hash]) throws -> Void) throws {
+        try merge(sink)
+    }
+
+    private func merge(_ sink: ([UInt8], [UInt8], [Hash]) throws -> Void) throws {
         var sources: [RunSource] = []
         // The streamed prefix sorts before every later entry of the same key (it came first).
-        sources.append(try TreeRun(prefix!))
+        if let prefix { sources.append(try TreeRun(prefix)) }
         if runs.isEmpty {
             sortRun()
             sources.append(MemoryRun(entries))
@@ -144,27 +162,26 @@ public final class UnsortedMapBuilder {
             for (i, h) in heads.enumerated() {
                 guard let h else { continue }
                 if best < 0 { best = i; continue }
-                let c = KeyOrder.compare(h.key, heads[best]!.key)
+                let c = compare(h.key, heads[best]!.key)
                 if c < 0 || (c == 0 && h.seq < heads[best]!.seq) { best = i }
             }
             guard best >= 0 else { break }
             let e = heads[best]!
             heads[best] = try sources[best].next()
-            if let p = pending, KeyOrder.compare(p.key, e.key) == 0 {
+            if let p = pending, compare(p.key, e.key) == 0 {
                 if duplicates == .refuse { throw DuplicateKey(key: e.key, first: p.seq, second: e.seq) }
                 pending = e
                 continue
             }
             if let p = pending {
-                try builder.appendEncoded(key: p.key, value: p.value, refs: first ? refs : [])
+                try sink(p.key, p.value, first ? refs : [])
                 first = false
             }
             pending = e
         }
-        if let p = pending { try builder.appendEncoded(key: p.key, value: p.value, refs: first ? refs : []) }
+        if let p = pending { try sink(p.key, p.value, first ? refs : []) }
         for r in runs { unlink(r) }
         runs.removeAll()
-        return try builder.finish()
     }
 }
 

@@ -131,12 +131,18 @@ extension Repository {
         if let dup = firstDuplicate(columns) { throw ImportError("line 1: column '\(dup)' appears twice") }
         if columns.contains(where: \.isEmpty) { throw ImportError("line 1: a column has no name") }
         let key = keyColumns ?? [columns[0]]
-        guard key.count == 1 else { throw ImportError("composite keys (--key A,B) are not supported yet") }
-        guard let keyIndex = columns.firstIndex(of: key[0]) else {
-            throw ImportError("key column '\(key[0])' is not in the header (\(columns.joined(separator: ",")))")
+        if let dup = firstDuplicate(key) { throw ImportError("key column '\(dup)' is named twice") }
+        var keyIndexes: [Int] = []
+        for k in key {
+            guard let i = columns.firstIndex(of: k) else {
+                throw ImportError("key column '\(k)' is not in the header (\(columns.joined(separator: ",")))")
+            }
+            keyIndexes.append(i)
         }
+        let composite = key.count > 1
         let encoder = RecordEncoder(columns: columns)
-        let builder = UnsortedMapBuilder(store: store, directory: tempDirectory, duplicates: .refuse)
+        let order: (([UInt8], [UInt8]) -> Int)? = composite ? { EncodedOrder.compareTuples($0, $1) } : nil
+        let builder = UnsortedMapBuilder(store: store, directory: tempDirectory, duplicates: .refuse, compare: order)
         var lines: [Int32] = []
         var refs: [Hash] = []
         let tableMap: ProllyMap
@@ -158,19 +164,30 @@ extension Repository {
                         cells[i] = cell
                     }
                 }
-                guard let keyCell = cells[keyIndex] else { throw ImportError("line \(line): the key column '\(key[0])' is empty") }
+                var keyBytes: [UInt8] = []
+                for (n, i) in keyIndexes.enumerated() {
+                    guard let keyCell = cells[i] else { throw ImportError("line \(line): the key column '\(key[n])' is empty") }
+                    keyBytes += try RecordEncoder.encodeKey(keyCell, store: store)
+                }
                 lines.append(Int32(truncatingIfNeeded: line))  // before append: a duplicate is reported by it
-                try builder.append(key: try RecordEncoder.encodeKey(keyCell, store: store),
-                                   value: try encoder.encode(cells: cells, store: store, refs: &refs))
+                try builder.append(key: keyBytes, value: try encoder.encode(cells: cells, store: store, refs: &refs))
             }
-            tableMap = try builder.finish()
+            if composite {
+                let nested = NestedMapBuilder(store: store, depth: key.count)
+                try builder.finish { k, v, r in try nested.add(parts: EncodedOrder.splitTuple(k), value: v, refs: r) }
+                tableMap = try nested.finish()
+            } else {
+                tableMap = try builder.finish()
+            }
         } catch let e as UnsortedMapBuilder.DuplicateKey {
-            let keyText = (try? Value.decode(e.key, store: store)).map { (try? cellText($0)) ?? "?" } ?? "?"
+            let keyText = EncodedOrder.splitTuple(e.key).map { part in
+                (try? Value.decode(part, store: store)).map { (try? cellText($0)) ?? "?" } ?? "?"
+            }.joined(separator: ",")
             throw ImportError("line \(lines[e.second]): duplicate key '\(keyText)' (first at line \(lines[e.first]))")
         }
         let schema = TableSchema(columns: columns, key: key, format: "csv", null: nullText, infer: infer)
         try replaceTable(name, with: .map(tableMap), schema: schema)
-        return ImportSummary(table: name, rows: tableMap.count, columns: columns)
+        return ImportSummary(table: name, rows: UInt64(lines.count), columns: columns)
     }
 
     /// Sets `root[name]` and its schema in the working set, in one move of the working ref.

@@ -183,6 +183,29 @@ import Testing
         #expect(try snapshot(ws) == before)
     }
 
+    /// `--key A,B` nests rows one level per key column; export flattens them; diff and
+    /// status count rows at that depth.
+    @Test func compositeKeys() throws {
+        let ws = try store()
+        try ws.write("w.csv", "origin,time,temp\nJFK,t1,39.0\nEWR,t2,39.9\nEWR,t1,39.0\nJFK,t2,40.1\n")
+        let r = try ws.cli.run("import", "w.csv", "--table", "weather", "--key", "origin,time")
+        #expect(r.stdout.contains("imported 4 rows"))
+        #expect(try ws.cli.run("show", "/weather/EWR/t1/temp").stdout == "39.0\n")
+        #expect(try ws.cli.run("export", "/weather").stdout == "origin,time,temp\nEWR,t1,39.0\nEWR,t2,39.9\nJFK,t1,39.0\nJFK,t2,40.1\n")
+        try ws.cli.run("commit", "-m", "w")
+        try ws.write("w.csv", "origin,time,temp\nJFK,t1,39.0\nEWR,t2,41\nJFK,t2,40.1\nLGA,t1,38.5\nLGA,t2,38.0\n")
+        try ws.cli.run("import", "w.csv", "--table", "weather", "--key", "origin,time")
+        let paths = try ws.cli.run("diff", "--json").stdout.split(separator: "\n").map {
+            (try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["path"] as! String
+        }
+        #expect(paths == ["/weather/EWR/t1", "/weather/EWR/t2/temp", "/weather/LGA/t1", "/weather/LGA/t2"])
+        #expect(try ws.cli.run("diff", "--stat").stdout.contains("weather | +2 -1 ~1"))
+        try ws.write("d.csv", "a,b,v\nx,1,1\ny,1,2\nx,1,3\n")
+        expectError(try ws.cli.run("import", "d.csv", "--table", "d", "--key", "a,b"), code: 2,
+                    contains: "line 4: duplicate key 'x,1' (first at line 2)")
+        expectError(try ws.cli.run("import", "d.csv", "--table", "d", "--key", "a,zz"), code: 2, contains: "not in the header")
+    }
+
     @Test func statsPerTable() throws {
         let ws = try store()
         var csv = "id,v\n"

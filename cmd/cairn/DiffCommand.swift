@@ -44,7 +44,7 @@ struct DiffCommand: ParsableCommand {
         var changed = false
         if stat {
             var totals = ChangeCounts()
-            for (name, c) in try RootDiff.stat(from, to) where path.segments.isEmpty || path.segments[0] == name {
+            for (name, c) in try RootDiff.stat(from, to, keyDepth: repo.keyDepths(from, to)) where path.segments.isEmpty || path.segments[0] == name {
                 changed = true
                 totals.added += c.added; totals.removed += c.removed; totals.modified += c.modified
                 if json {
@@ -57,7 +57,7 @@ struct DiffCommand: ParsableCommand {
         } else {
             let a = try path.resolve(in: .map(from)), b = try path.resolve(in: .map(to))
             let color = Terminal.stdoutIsTerminal
-            try RootDiff.diff(a, b, path: path) { c in
+            try RootDiff.diff(a, b, path: path, keyDepth: repo.keyDepths(from, to)) { c in
                 changed = true
                 if json {
                     var o = JSONObject().add("path", c.path.description).add("op", c.op.rawValue)
@@ -92,7 +92,8 @@ struct Status: ParsableCommand {
         let branch = try repo.currentBranch()
         let head = try repo.head()
         let from = try head.map { try repo.root(of: $0) } ?? ProllyMap.empty(store: repo.store)
-        let changes = try RootDiff.stat(from, try repo.workingRoot())
+        let working = try repo.workingRoot()
+        let changes = try RootDiff.stat(from, working, keyDepth: repo.keyDepths(from, working))
         if json {
             var ch = "{"
             for (i, (name, c)) in changes.enumerated() {

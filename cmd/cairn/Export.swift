@@ -24,6 +24,8 @@ struct Export: ParsableCommand {
         guard let value = try path.resolve(in: .map(root)) else { throw RepositoryError.noSuchPath(path.description) }
         let schema = path.segments.count == 1 ? try ctx.repo.schema(of: path.segments[0], in: root) : nil
         let fmt = format ?? (schema?.format == "csv" ? "csv" : (schema?.format == "ndjson" ? "ndjson" : "json"))
+        // A composite key nests rows one Map level per key column; export flattens them.
+        let keyLevels = max(1, schema?.key.count ?? 1)
         var sink = try Sink(path: output)
         defer { sink.close() }
         switch fmt {
@@ -36,7 +38,7 @@ struct Export: ParsableCommand {
             try b.forEachPiece { sink.write(Array($0)); return true }
         case "ndjson":
             guard case .map(let m) = value else { throw CLIError.usage("\(path) is not a table") }
-            try m.forEach { _, row in
+            try Self.forEachRow(m, levels: keyLevels) { row in
                 var w = JSONWriter()
                 try w.write(row)
                 sink.write(w.out + [0x0A])
@@ -44,10 +46,10 @@ struct Export: ParsableCommand {
             }
         case "csv":
             guard case .map(let m) = value else { throw CLIError.usage("\(path) is not a table") }
-            let columns = try schema?.columns ?? Self.columns(of: m)
+            let columns = try schema.map { $0.columns } ?? Self.columns(of: m)
             sink.write(Array((columns.map(csvField).joined(separator: ",") + "\n").utf8))
             let missing = null ?? ""
-            try m.forEach { _, row in
+            try Self.forEachRow(m, levels: keyLevels) { row in
                 guard case .map(let r) = row else { throw CLIError.usage("\(path) holds a row that is not a map") }
                 var cells: [String] = []
                 for c in columns { cells.append(try r.get(.string(c)).map { try csvField(cellText($0)) } ?? csvField(missing)) }
@@ -56,6 +58,18 @@ struct Export: ParsableCommand {
             }
         default:
             throw CLIError.usage("unknown format '\(fmt)': use json, csv, ndjson or blob")
+        }
+    }
+
+    /// Calls `body` with each row, `levels` Map levels down, in key order.
+    static func forEachRow(_ m: ProllyMap, levels: Int, _ body: (Value) throws -> Bool) throws {
+        try m.forEach { _, v in
+            if levels > 1, case .map(let inner) = v {
+                var go = true
+                try forEachRow(inner, levels: levels - 1) { go = try body($0); return go }
+                return go
+            }
+            return try body(v)
         }
     }
 

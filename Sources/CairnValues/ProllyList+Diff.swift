@@ -26,60 +26,43 @@ extension ProllyList {
         var y = TreeCursor(store: store, root: try other.store.rootNode(other.root))
         x.normalize()
         y.normalize()
-        var n: UInt64 = 0
-        while !x.atEnd && !y.atEnd {
-            if x.isLazy && y.isLazy {
-                if x.level == y.level && x.childHash == y.childHash {
-                    n += x.node.cumulative[x.index + 1] - x.node.cumulative[x.index]
-                    x.advance()
-                    y.advance()
-                    continue
-                }
-                let lx = x.level, ly = y.level
-                if lx >= ly { try x.descend() }
-                if ly >= lx { try y.descend() }
-                continue
-            }
-            if x.isLazy { try x.descend(); continue }
-            if y.isLazy { try y.descend(); continue }
-            guard x.node.entryBytes(x.index) == y.node.entryBytes(y.index) else { return n }
-            n += 1
-            x.advance()
-            y.advance()
-        }
-        return n
+        return try commonRun(&x, &y)
     }
 
     private func commonSuffix(_ other: ProllyList) throws -> UInt64 {
         var x = ReverseCursor(store: store, root: try store.rootNode(root))
         var y = ReverseCursor(store: store, root: try other.store.rootNode(other.root))
+        return try commonRun(&x, &y)
+    }
+
+    /// How many elements the two cursors pass before they first differ.
+    private func commonRun<C: LazyCursor & LeafEntries>(_ x: inout C, _ y: inout C) throws -> UInt64 {
         var n: UInt64 = 0
-        while !x.atEnd && !y.atEnd {
-            if x.isLazy && y.isLazy {
-                if x.level == y.level && x.childHash == y.childHash {
-                    n += x.span
-                    x.retreat()
-                    y.retreat()
-                    continue
-                }
-                let lx = x.level, ly = y.level
-                if lx >= ly { try x.descend() }
-                if ly >= lx { try y.descend() }
-                continue
-            }
-            if x.isLazy { try x.descend(); continue }
-            if y.isLazy { try y.descend(); continue }
-            guard x.node.entryBytes(x.index) == y.node.entryBytes(y.index) else { return n }
+        while try alignAtLeaves(&x, &y, skipped: { n += $0 }) {
+            guard x.entry == y.entry else { return n }
             n += 1
-            x.retreat()
-            y.retreat()
+            x.step()
+            y.step()
         }
         return n
     }
 }
 
+/// Cursors that can show the encoded leaf entry they stand at.
+protocol LeafEntries {
+    var entry: ArraySlice<UInt8> { get }
+}
+
+extension TreeCursor: LeafEntries {
+    var entry: ArraySlice<UInt8> { node.entryBytes(index) }
+}
+
+extension ReverseCursor: LeafEntries {
+    var entry: ArraySlice<UInt8> { node.entryBytes(index) }
+}
+
 /// ``TreeCursor`` walking backwards from the last entry; lazy in the same way.
-struct ReverseCursor {
+struct ReverseCursor: LazyCursor {
     let store: NodeStore
     var path: [(node: Node, index: Int)]
 
@@ -100,6 +83,8 @@ struct ReverseCursor {
         let child = try store.node(childHash)
         path.append((child, child.count - 1))
     }
+
+    mutating func step() { retreat() }
 
     mutating func retreat() {
         while !path.isEmpty {

@@ -34,19 +34,7 @@ extension OrderedTree {
                 x.advance()
                 continue
             }
-            if x.isLazy && y.isLazy {
-                if x.level == y.level && x.childHash == y.childHash {
-                    x.advance()
-                    y.advance()
-                    continue
-                }
-                let lx = x.level, ly = y.level
-                if lx >= ly { try x.descend() }
-                if ly >= lx { try y.descend() }
-                continue
-            }
-            if x.isLazy { try x.descend(); continue }
-            if y.isLazy { try y.descend(); continue }
+            guard try alignAtLeaves(&x, &y) else { continue }
             let order = x.node.withKey(x.index) { k in y.node.withKey(y.index) { KeyOrder.compare(k, $0) } }
             if order == 0 {
                 if valued && !x.node.valueEquals(x.index, y.node, y.index) {

@@ -105,3 +105,45 @@ struct TreeCursor {
         return p
     }
 }
+
+/// A cursor that can stand lazily at a subtree (forward or backward).
+protocol LazyCursor {
+    var atEnd: Bool { get }
+    var isLazy: Bool { get }
+    var level: Int { get }
+    var childHash: Hash { get }
+    /// The leaf entries under the subtree a lazy cursor stands at.
+    var span: UInt64 { get }
+    mutating func descend() throws
+    /// Past the current entry or subtree, in the cursor's direction.
+    mutating func step()
+}
+
+extension TreeCursor: LazyCursor {
+    var span: UInt64 { node.cumulative[index + 1] - node.cumulative[index] }
+    mutating func step() { advance() }
+}
+
+/// Moves two cursors over equal subtrees (by hash) until both stand at leaf entries; returns
+/// false when either runs out first. `skipped` hears how many leaf entries each skip passed.
+/// Both diffs walk this way, so d changes cost about d × depth node reads.
+func alignAtLeaves<C: LazyCursor>(_ x: inout C, _ y: inout C, skipped: (UInt64) -> Void = { _ in }) throws -> Bool {
+    while !x.atEnd && !y.atEnd {
+        if x.isLazy && y.isLazy {
+            if x.level == y.level && x.childHash == y.childHash {
+                skipped(x.span)
+                x.step()
+                y.step()
+                continue
+            }
+            let lx = x.level, ly = y.level
+            if lx >= ly { try x.descend() }
+            if ly >= lx { try y.descend() }
+            continue
+        }
+        if x.isLazy { try x.descend(); continue }
+        if y.isLazy { try y.descend(); continue }
+        return true
+    }
+    return false
+}

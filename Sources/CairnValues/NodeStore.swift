@@ -1,3 +1,5 @@
+import Dispatch
+
 /// A chunk store seen as tree nodes: a bounded cache of decoded nodes, and a write buffer that
 /// sends new nodes to the chunk store in large batches, children first.
 ///
@@ -9,6 +11,12 @@ public final class NodeStore: @unchecked Sendable {
     private var pending: [ChunkWrite] = []
     private var pendingNodes: [Hash: [UInt8]] = [:]
     private var pendingBytes = 0
+    /// Batches handed to the background writer and not yet stored: still readable here.
+    private var inFlight: [Hash: [UInt8]] = [:]
+    private var writeError: (any Error)?
+    /// One batch in flight at a time, written in order, so children always land first.
+    private let writer = DispatchQueue(label: "cairn.nodestore.writer")
+    private let inFlightSlot = DispatchSemaphore(value: 1)
     /// Two generations approximate an LRU at the cost of a dictionary lookup: when the young one
     /// fills half the budget, it becomes the old one and the old one is dropped.
     private var young: [Hash: Node] = [:]
@@ -30,7 +38,7 @@ public final class NodeStore: @unchecked Sendable {
         if let n = lock.withLock({ lookup(hash) }) { return n }
         let bytes: [UInt8]
         lock.withLock { reads += 1 }
-        if let p = lock.withLock({ pendingNodes[hash] }) {
+        if let p = lock.withLock({ pendingNodes[hash] ?? inFlight[hash] }) {
             bytes = p
         } else {
             guard let chunk = try chunks.get(hash) else { throw ValueError.missingChunk(hash) }
@@ -75,18 +83,40 @@ public final class NodeStore: @unchecked Sendable {
             }
             return pendingBytes >= flushBytes
         }
-        if full { try flush() }
+        if full { try sendPending() }
         return chunk.hash
     }
 
-    /// Writes every buffered node to the chunk store.
-    public func flush() throws {
-        let batch: [ChunkWrite] = lock.withLock {
+    /// Hands the buffered nodes to the background writer, which stores them while the caller
+    /// goes on building: hashing, compression and SQLite overlap the tree building.
+    private func sendPending() throws {
+        inFlightSlot.wait()  // the previous batch is stored (or failed)
+        let batch: [ChunkWrite] = try lock.withLock {
+            if let e = writeError { inFlightSlot.signal(); throw e }
             defer { pending.removeAll(); pendingNodes.removeAll(); pendingBytes = 0 }
+            inFlight = pendingNodes
             return pending
         }
-        guard !batch.isEmpty else { return }
-        try chunks.put(batch)
+        guard !batch.isEmpty else { inFlightSlot.signal(); return }
+        writer.async { [self] in
+            do { try chunks.put(batch) } catch { lock.withLock { writeError = error } }
+            lock.withLock { inFlight.removeAll() }
+            inFlightSlot.signal()
+        }
+    }
+
+    /// Writes every buffered node to the chunk store and waits until it is there. Throws the
+    /// error of any earlier background write.
+    public func flush() throws {
+        try sendPending()
+        inFlightSlot.wait()
+        inFlightSlot.signal()
+        try lock.withLock {
+            if let e = writeError {
+                writeError = nil
+                throw e
+            }
+        }
     }
 
     /// Drops the decoded-node cache (for cold measurements).

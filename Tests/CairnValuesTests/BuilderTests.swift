@@ -86,3 +86,41 @@ import Testing
         #expect(bigBytes == (try Value.map(bigMap).encoded(store: store)))
     }
 }
+
+/// A store whose writes fail: the node store must report it, not lose it.
+final class FailingChunkStore: ChunkStore, @unchecked Sendable {
+    let inner = MemoryChunkStore()
+    func get(_ hash: Hash) throws -> Chunk? { try inner.get(hash) }
+    func getMany(_ hashes: [Hash]) throws -> [Hash: Chunk] { try inner.getMany(hashes) }
+    func has(_ hash: Hash) throws -> Bool { try inner.has(hash) }
+    func hasMany(_ hashes: [Hash]) throws -> Set<Hash> { try inner.hasMany(hashes) }
+    func put(_ batch: [ChunkWrite]) throws { throw StoreError.io("disk full") }
+    func ref(_ name: String) throws -> Hash? { try inner.ref(name) }
+    func compareAndSwapRef(_ name: String, expected: Hash?, new: Hash?) throws -> Bool {
+        try inner.compareAndSwapRef(name, expected: expected, new: new)
+    }
+    func refs(prefix: String) throws -> [(name: String, hash: Hash)] { try inner.refs(prefix: prefix) }
+    func stats() throws -> StoreStats { try inner.stats() }
+    func forEachHash(_ body: (Hash) throws -> Void) throws { try inner.forEachHash(body) }
+    func hashes(in range: ClosedRange<Hash>, limit: Int) throws -> [Hash] { try inner.hashes(in: range, limit: limit) }
+}
+
+@Suite struct NodeStoreTests {
+    @Test func writeFailuresSurfaceAtFlush() throws {
+        let store = NodeStore(FailingChunkStore(), flushBytes: 4096)
+        // Large enough to hand several batches to the writer before the final flush.
+        #expect(throws: StoreError.self) {
+            _ = try ProllyMap.build(sorted: (0..<5000).map(row), store: store)
+            try store.flush()
+        }
+    }
+
+    @Test func nodesAreReadableBeforeTheyAreStored() throws {
+        let store = NodeStore(MemoryChunkStore(), flushBytes: 8192)
+        let m = try ProllyMap.build(sorted: (0..<5000).map(row), store: store)
+        for i in stride(from: 0, to: 5000, by: 250) { #expect(try m.get(row(i).0) == row(i).1) }
+        try store.flush()
+        #expect(try store.chunks.has(m.hash))
+        #expect(try store.chunks.stats().chunks > 10)
+    }
+}

@@ -19,43 +19,46 @@ public struct RecordEncoder: Sendable {
         order = columns.indices.sorted { KeyOrder.compare(names[$0], names[$1]) < 0 }
     }
 
-    /// A CSV cell already typed: its text stays as bytes until it is written.
+    /// A CSV cell already typed. Text stays where it is, as a range of the record's bytes, so
+    /// typing and encoding a cell costs no allocation and no reference counting.
     public enum Cell {
         case int(Int64)
         case float(Double)
-        /// UTF-8 text (the caller has checked it is valid).
-        case text(ArraySlice<UInt8>)
+        /// UTF-8 text (the caller has checked it is valid): a range of the record's bytes.
+        case text(Range<Int>)
     }
 
-    /// Appends a cell's value encoding.
-    static func write(_ cell: Cell, to w: inout ByteWriter, refs: inout [Hash], store: NodeStore) throws {
+    /// Appends a cell's value encoding; `record` holds the bytes text cells point into.
+    static func write(_ cell: Cell, record: UnsafeRawBufferPointer, to w: inout ByteWriter, refs: inout [Hash],
+                      store: NodeStore) throws {
         switch cell {
         case .int(let i):
             w.byte(Tag.int.rawValue)
             w.signed(i)
         case .float(let d):
             try w.value(.float(d), refs: &refs, store: store)
-        case .text(let bytes):
+        case .text(let range):
+            let bytes = UnsafeRawBufferPointer(rebasing: record[range])
             if bytes.count > Format.stringInlineLimit {
                 try w.value(.string(String(decoding: bytes, as: UTF8.self)), refs: &refs, store: store)
             } else {
                 w.byte(Tag.string.rawValue)
                 w.varint(UInt64(bytes.count))
-                w.bytes.append(contentsOf: bytes)
+                w.append(bytes)
             }
         }
     }
 
     /// The encoding of a cell as a key.
-    public static func encodeKey(_ cell: Cell, store: NodeStore) throws -> [UInt8] {
+    public static func encodeKey(_ cell: Cell, record: UnsafeRawBufferPointer, store: NodeStore) throws -> [UInt8] {
         var w = ByteWriter(capacity: 24)
         var refs: [Hash] = []
-        try write(cell, to: &w, refs: &refs, store: store)
+        try write(cell, record: record, to: &w, refs: &refs, store: store)
         return w.bytes
     }
 
     /// Like ``encode(_:store:refs:)`` for typed cells, `nil` marking a missing field.
-    public func encode(cells: [Cell?], store: NodeStore, refs: inout [Hash]) throws -> [UInt8] {
+    public func encode(cells: [Cell?], record: UnsafeRawBufferPointer, store: NodeStore, refs: inout [Hash]) throws -> [UInt8] {
         var w = ByteWriter(capacity: 128)
         w.byte(Tag.mapLeaf.rawValue)
         var present = 0
@@ -65,7 +68,7 @@ public struct RecordEncoder: Sendable {
         for i in order {
             guard let c = cells[i] else { continue }
             w.append(encodedNames[i])
-            try Self.write(c, to: &w, refs: &refs, store: store)
+            try Self.write(c, record: record, to: &w, refs: &refs, store: store)
         }
         if w.bytes.count - 1 - ByteWriter.varintSize(UInt64(present)) < Boundary.minSize { return w.bytes }
         refs.removeSubrange(mark...)
@@ -74,7 +77,7 @@ public struct RecordEncoder: Sendable {
             case nil: return nil
             case .int(let i)?: return .int(i)
             case .float(let d)?: return .float(d)
-            case .text(let b)?: return .string(String(decoding: b, as: UTF8.self))
+            case .text(let r)?: return .string(String(decoding: UnsafeRawBufferPointer(rebasing: record[r]), as: UTF8.self))
             }
         }
         return try encode(values, store: store, refs: &refs)

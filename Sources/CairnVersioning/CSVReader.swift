@@ -207,7 +207,8 @@ public struct CSVRecord {
 
     public var count: Int { ends.count }
 
-    public func field(_ i: Int) -> ArraySlice<UInt8> {
-        bytes[(i == 0 ? 0 : ends[i - 1])..<ends[i]]
-    }
+    public func field(_ i: Int) -> ArraySlice<UInt8> { bytes[range(i)] }
+
+    /// Where field `i` lies in `bytes`.
+    public func range(_ i: Int) -> Range<Int> { (i == 0 ? 0 : ends[i - 1])..<ends[i] }
 }

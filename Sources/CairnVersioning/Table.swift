@@ -51,26 +51,27 @@ public func typedCell(_ text: String, infer: Bool) -> Value {
     return .string(text)
 }
 
-/// ``typedCell(_:infer:)`` on the cell's bytes, without making a String for text; nil when the
-/// bytes are not UTF-8.
-public func typedCell(bytes f: ArraySlice<UInt8>, infer: Bool) -> RecordEncoder.Cell? {
+/// ``typedCell(_:infer:)`` on the cell's bytes `f` (found at `offset` in its record), without
+/// making a String for text; nil when the bytes are not UTF-8.
+public func typedCell(bytes f: UnsafeRawBufferPointer, at offset: Int, infer: Bool) -> RecordEncoder.Cell? {
+    let range = offset..<(offset + f.count)
     if infer, let first = f.first, first == UInt8(ascii: "-") || (first >= 0x30 && first <= 0x39) {
         if let i = canonicalInt(f) { return .int(i) }
         // Anything else numeric-looking goes the slow, exact way.
-        guard let s = String(validating: f, as: UTF8.self) else { return nil }
+        guard let s = String(validating: f.bindMemory(to: UInt8.self), as: UTF8.self) else { return nil }
         switch typedCell(s, infer: true) {
         case .float(let d): return .float(d)
-        default: return .text(f)
+        default: return .text(range)
         }
     }
     var ascii = true
     for b in f where b >= 0x80 { ascii = false; break }
-    if !ascii && String(validating: f, as: UTF8.self) == nil { return nil }
-    return .text(f)
+    if !ascii && String(validating: f.bindMemory(to: UInt8.self), as: UTF8.self) == nil { return nil }
+    return .text(range)
 }
 
 /// The Int64 whose canonical decimal is exactly these bytes: no `+`, no leading zeros, no `-0`.
-func canonicalInt(_ f: ArraySlice<UInt8>) -> Int64? {
+func canonicalInt(_ f: UnsafeRawBufferPointer) -> Int64? {
     var i = f.startIndex
     let negative = f[i] == UInt8(ascii: "-")
     if negative { i += 1 }
@@ -155,22 +156,28 @@ extension Repository {
                 guard record.count == columns.count else {
                     throw ImportError("line \(line): \(record.count) fields, the header has \(columns.count)")
                 }
-                for i in 0..<record.count {
-                    let f = record.field(i)
-                    if f.isEmpty || (nullBytes.map { f.elementsEqual($0) } ?? false) {
-                        cells[i] = nil
-                    } else {
-                        guard let cell = typedCell(bytes: f, infer: infer) else { throw ImportError("line \(line): not valid UTF-8") }
-                        cells[i] = cell
+                let (keyBytes, value): ([UInt8], [UInt8]) = try record.bytes.withUnsafeBytes { raw in
+                    for i in 0..<record.count {
+                        let range = record.range(i)
+                        let f = UnsafeRawBufferPointer(rebasing: raw[range])
+                        if f.isEmpty || (nullBytes.map { f.elementsEqual($0) } ?? false) {
+                            cells[i] = nil
+                        } else {
+                            guard let cell = typedCell(bytes: f, at: range.lowerBound, infer: infer) else {
+                                throw ImportError("line \(line): not valid UTF-8")
+                            }
+                            cells[i] = cell
+                        }
                     }
-                }
-                var keyBytes: [UInt8] = []
-                for (n, i) in keyIndexes.enumerated() {
-                    guard let keyCell = cells[i] else { throw ImportError("line \(line): the key column '\(key[n])' is empty") }
-                    keyBytes += try RecordEncoder.encodeKey(keyCell, store: store)
+                    var keyBytes: [UInt8] = []
+                    for (n, i) in keyIndexes.enumerated() {
+                        guard let keyCell = cells[i] else { throw ImportError("line \(line): the key column '\(key[n])' is empty") }
+                        keyBytes += try RecordEncoder.encodeKey(keyCell, record: raw, store: store)
+                    }
+                    return (keyBytes, try encoder.encode(cells: cells, record: raw, store: store, refs: &refs))
                 }
                 lines.append(Int32(truncatingIfNeeded: line))  // before append: a duplicate is reported by it
-                try builder.append(key: keyBytes, value: try encoder.encode(cells: cells, store: store, refs: &refs))
+                try builder.append(key: keyBytes, value: value)
             }
             if composite {
                 let nested = NestedMapBuilder(store: store, depth: key.count)

@@ -224,6 +224,11 @@ public final class MapBuilder {
     public func appendEncoded(key: [UInt8], value: [UInt8], refs: [Hash] = []) throws {
         if let last = lastKey, KeyOrder.compare(last, key) >= 0 { throw ValueError.keysOutOfOrder }
         lastKey = key
+        try appendOrdered(key: key, value: value, refs: refs)
+    }
+
+    /// Appends an entry whose key the caller has already checked to follow the last one.
+    func appendOrdered(key: [UInt8], value: [UInt8], refs: [Hash]) throws {
         try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try builder.appendMapEntry(key: k, value: v, refs: refs) } }
     }
 

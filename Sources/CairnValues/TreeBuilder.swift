@@ -27,7 +27,9 @@ struct LevelChunker {
     private(set) var n = 0
     private(set) var size = 0
     private var subtree: UInt64 = 0
-    private var lastKey: [UInt8] = []
+    /// Where the last entry's key lies in `entries` (keyed trees): copied out only when the
+    /// node closes, not on every entry.
+    private var lastKeyRange: Range<Int> = 0..<0
     private var refs: [Hash] = []
 
     init(kind: TreeKind, level: Int) {
@@ -42,16 +44,14 @@ struct LevelChunker {
     mutating func append(entry: UnsafeRawBufferPointer, key: Range<Int>, subtree count: UInt64, refs entryRefs: [Hash],
                          store: NodeStore) throws -> ClosedNode? {
         let before = size
+        let start = entries.bytes.count
         entries.append(entry)
         n += 1
         size += entry.count
         subtree += count
         if !entryRefs.isEmpty { refs.append(contentsOf: entryRefs) }
         let keyBytes = UnsafeRawBufferPointer(rebasing: entry[key])
-        if kind.isKeyed {
-            lastKey.removeAll(keepingCapacity: true)
-            lastKey.append(contentsOf: keyBytes)
-        }
+        if kind.isKeyed { lastKeyRange = (start + key.lowerBound)..<(start + key.upperBound) }
         if Boundary.splits(sizeBefore: before, itemSize: entry.count, keyHash: Boundary.keyHash(keyBytes, level: level)) {
             return try close(store: store)
         }
@@ -62,14 +62,13 @@ struct LevelChunker {
     mutating func appendMapEntry(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, refs entryRefs: [Hash],
                                  store: NodeStore) throws -> ClosedNode? {
         let before = size
+        lastKeyRange = entries.bytes.count..<(entries.bytes.count + key.count)
         entries.append(key)
         entries.append(value)
         n += 1
         size += key.count + value.count
         subtree += 1
         if !entryRefs.isEmpty { refs.append(contentsOf: entryRefs) }
-        lastKey.removeAll(keepingCapacity: true)
-        lastKey.append(contentsOf: key)
         if Boundary.splits(sizeBefore: before, itemSize: key.count + value.count, keyHash: Boundary.keyHash(key, level: level)) {
             return try close(store: store)
         }
@@ -104,6 +103,7 @@ struct LevelChunker {
         guard !isEmpty else { return nil }
         let bytes = nodeBytes()
         let hash = try store.write(bytes, refs: refs)
+        let lastKey = kind.isKeyed ? Array(entries.bytes[lastKeyRange]) : []
         let closed = ClosedNode(hash: hash, bytes: bytes, refs: refs, subtree: subtree, lastKey: lastKey)
         reset()
         return closed

@@ -66,7 +66,7 @@ public final class UnsortedMapBuilder {
             if direct == nil { direct = MapBuilder(store: store) }
             let order = directLastKey.map { KeyOrder.compare($0, key) } ?? -1
             if order < 0 {
-                try direct!.appendEncoded(key: key, value: value, refs: entryRefs)
+                try direct!.appendOrdered(key: key, value: value, refs: entryRefs)
                 directLastKey = key
                 directLastSeq = seq
                 seq += 1

@@ -172,7 +172,8 @@ extension Repository {
                     var keyBytes: [UInt8] = []
                     for (n, i) in keyIndexes.enumerated() {
                         guard let keyCell = cells[i] else { throw ImportError("line \(line): the key column '\(key[n])' is empty") }
-                        keyBytes += try RecordEncoder.encodeKey(keyCell, record: raw, store: store)
+                        let part = try RecordEncoder.encodeKey(keyCell, record: raw, store: store)
+                        if keyIndexes.count == 1 { keyBytes = part } else { keyBytes += part }
                     }
                     return (keyBytes, try encoder.encode(cells: cells, record: raw, store: store, refs: &refs))
                 }

@@ -65,10 +65,12 @@ public struct RecordEncoder: Sendable {
         for c in cells where c != nil { present += 1 }
         w.varint(UInt64(present))
         let mark = refs.count
-        for i in order {
-            guard let c = cells[i] else { continue }
-            w.append(encodedNames[i])
-            try Self.write(c, record: record, to: &w, refs: &refs, store: store)
+        try encodedNames.withUnsafeBufferPointer { names in
+            for i in order {
+                guard let c = cells[i] else { continue }
+                names[i].withUnsafeBytes { w.append($0) }
+                try Self.write(c, record: record, to: &w, refs: &refs, store: store)
+            }
         }
         if w.bytes.count - 1 - ByteWriter.varintSize(UInt64(present)) < Boundary.minSize { return w.bytes }
         refs.removeSubrange(mark...)

@@ -82,15 +82,19 @@ public struct CSVReader {
         while true {
             // Fast path: copy a run of plain bytes at once.
             if !quoted && pos < buf.count {
-                var j = pos
-                while j < buf.count {
-                    let c = buf[j]
-                    if c == 0x2C || c == 0x0A || c == 0x22 || c == 0x0D { break }
-                    j += 1
+                let start = pos
+                let j = buf.withUnsafeBufferPointer { b in
+                    var j = start
+                    while j < b.count {
+                        let c = b[j]
+                        if c == 0x2C || c == 0x0A || c == 0x22 || c == 0x0D { break }
+                        j += 1
+                    }
+                    if j > start { record.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<j])) }
+                    return j
                 }
                 if j > pos {
                     if afterQuote { throw ImportError("line \(line): characters after a closing quote") }
-                    record.bytes.append(contentsOf: buf[pos..<j])
                     pos = j
                 }
             }

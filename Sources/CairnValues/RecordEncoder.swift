@@ -59,21 +59,11 @@ public struct RecordEncoder: Sendable {
 
     /// Like ``encode(_:store:refs:)`` for typed cells, `nil` marking a missing field.
     public func encode(cells: [Cell?], record: UnsafeRawBufferPointer, store: NodeStore, refs: inout [Hash]) throws -> [UInt8] {
-        var w = ByteWriter(capacity: 128)
-        w.byte(Tag.mapLeaf.rawValue)
-        var present = 0
-        for c in cells where c != nil { present += 1 }
-        w.varint(UInt64(present))
-        let mark = refs.count
-        try encodedNames.withUnsafeBufferPointer { names in
-            for i in order {
-                guard let c = cells[i] else { continue }
-                names[i].withUnsafeBytes { w.append($0) }
-                try Self.write(c, record: record, to: &w, refs: &refs, store: store)
-            }
-        }
-        if w.bytes.count - 1 - ByteWriter.varintSize(UInt64(present)) < Boundary.minSize { return w.bytes }
-        refs.removeSubrange(mark...)
+        if let small = try smallRow(present: cells.reduce(0) { $0 + ($1 == nil ? 0 : 1) }, refs: &refs, write: { i, w, refs in
+            guard let c = cells[i] else { return false }
+            try Self.write(c, record: record, to: &w, refs: &refs, store: store)
+            return true
+        }) { return small }
         let values: [Value?] = cells.map { c in
             switch c {
             case nil: return nil
@@ -85,6 +75,27 @@ public struct RecordEncoder: Sendable {
         return try encode(values, store: store, refs: &refs)
     }
 
+    /// The row as an inline map leaf when its entries total under 512 bytes (the boundary rule
+    /// never splits there); nil, with `refs` as it was, when it is larger. `write` appends
+    /// column `i`'s value and says whether the row has one.
+    private func smallRow(present: Int, refs: inout [Hash],
+                          write: (Int, inout ByteWriter, inout [Hash]) throws -> Bool) throws -> [UInt8]? {
+        var w = ByteWriter(capacity: 128)
+        w.byte(Tag.mapLeaf.rawValue)
+        w.varint(UInt64(present))
+        let mark = refs.count
+        try encodedNames.withUnsafeBufferPointer { names in
+            for i in order {
+                let nameStart = w.bytes.count
+                names[i].withUnsafeBytes { w.append($0) }
+                if try !write(i, &w, &refs) { w.bytes.removeSubrange(nameStart...) }
+            }
+        }
+        if w.bytes.count - 1 - ByteWriter.varintSize(UInt64(present)) < Boundary.minSize { return w.bytes }
+        refs.removeSubrange(mark...)
+        return nil
+    }
+
     /// The encoding of a key.
     public func encodeKey(_ key: Value, store: NodeStore) throws -> [UInt8] {
         try key.encoded(store: store)
@@ -93,20 +104,12 @@ public struct RecordEncoder: Sendable {
     /// The encoded map of one row, `nil` marking a missing field. Rows under 512 bytes, nearly
     /// all of them, become inline leaves directly; a larger row goes through the tree builder.
     public func encode(_ values: [Value?], store: NodeStore, refs: inout [Hash]) throws -> [UInt8] {
-        var w = ByteWriter(capacity: 96)
-        w.byte(Tag.mapLeaf.rawValue)
-        var present = 0
-        for v in values where v != nil { present += 1 }
-        w.varint(UInt64(present))
-        let mark = refs.count
-        for i in order {
-            guard let v = values[i] else { continue }
-            w.append(encodedNames[i])
+        if let small = try smallRow(present: values.reduce(0) { $0 + ($1 == nil ? 0 : 1) }, refs: &refs, write: { i, w, refs in
+            guard let v = values[i] else { return false }
             try w.value(v, refs: &refs, store: store)
-        }
-        if w.bytes.count - 1 - ByteWriter.varintSize(UInt64(present)) < Boundary.minSize { return w.bytes }
+            return true
+        }) { return small }
         // Too large for the fast path: build it as any map.
-        refs.removeSubrange(mark...)
         var entries: [(Value, Value)] = []
         for i in order { if let v = values[i] { entries.append((.string(columns[i]), v)) } }
         let map = try ProllyMap.build(entries, store: store)

@@ -72,23 +72,21 @@ public final class Node: @unchecked Sendable {
                         keyStarts.append(Int32(r.pos))
                         try r.skipValue(refs: refsPtr)
                         total += 1
-                    case .mapNode, .setNode:
-                        keyStarts.append(Int32(r.pos))
-                        try r.skipValue()
-                        keyEnds.append(Int32(r.pos))
+                    default:  // internal: (last key,) child hash, subtree count
+                        if tag == .mapNode || tag == .setNode {
+                            keyStarts.append(Int32(r.pos))
+                            try r.skipValue()
+                            keyEnds.append(Int32(r.pos))
+                        }
                         let h = try r.hash()
                         children.append(h)
                         refsPtr.pointee.append(h)
                         let c = try r.varint()
                         guard c > 0 else { throw DecodeError("empty subtree", at: r.pos) }
-                        total = total &+ c
-                    default:  // listNode, blobNode
-                        let h = try r.hash()
-                        children.append(h)
-                        refsPtr.pointee.append(h)
-                        let c = try r.varint()
-                        guard c > 0 else { throw DecodeError("empty subtree", at: r.pos) }
-                        total = total &+ c
+                        // Counts that wrap would make positional lookups underflow: refuse them.
+                        let (sum, overflow) = total.addingReportingOverflow(c)
+                        guard !overflow else { throw DecodeError("subtree counts overflow", at: r.pos) }
+                        total = sum
                     }
                     cumulative.append(total)
                 }

@@ -139,6 +139,17 @@ import Testing
         #expect(throws: DecodeError.self) { try Value.decode(nested, store: store) }
     }
 
+    /// An internal node whose subtree counts add past 2⁶⁴ is refused, so positional lookups
+    /// can never underflow.
+    @Test func overflowingSubtreeCountsAreRefused() {
+        var chunk: [UInt8] = [Format.version, Tag.listNode.rawValue, 0x01, 0x02]
+        for _ in 0..<2 {
+            chunk += [UInt8](repeating: 7, count: 20)
+            chunk += [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]  // 2^64 - 1
+        }
+        #expect(throws: DecodeError.self) { try Node(hash: Hash(of: chunk), bytes: chunk) }
+    }
+
     @Test func nonMinimalVarintIsRefused() {
         #expect(throws: DecodeError.self) { try Value.decode([0x03, 0x80, 0x00], store: store) }
         #expect(throws: DecodeError.self) { try Value.decode([0x03, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f], store: store) }

@@ -200,21 +200,39 @@ func treeBench(csv: String, work: String) throws {
     let n = rows.count
     print("# \(n) rows")
 
-    // Sorted build, chunks written.
+    // Sorted build from rows already encoded (what the tree layer does: chunk, hash, compress,
+    // write), and, separately, from Values (encoding every row first).
+    let encoder = RecordEncoder(columns: ["id", "name", "city", "score"])
+    let scratch = NodeStore(MemoryChunkStore())
+    var encodedRows: [(key: [UInt8], value: [UInt8])] = []
+    encodedRows.reserveCapacity(n)
+    var scratchRefs: [Hash] = []
+    for r in rows {
+        encodedRows.append((try r.key.encoded(store: scratch), try encoder.encode(r.row.map(\.1), store: scratch, refs: &scratchRefs)))
+    }
     let chunks = try SQLiteChunkStore.create(at: work + "/tree.db")
     let store = NodeStore(chunks)
     var map: ProllyMap!
-    let encoder = RecordEncoder(columns: ["id", "name", "city", "score"])
     let tSorted = try seconds {
         let builder = MapBuilder(store: store)
-        var refs: [Hash] = []
-        for r in rows {
-            try builder.appendEncoded(key: builder.encode(r.key, refs: &refs), value: encoder.encode(r.row.map(\.1), store: store, refs: &refs))
-        }
+        for r in encodedRows { try builder.appendEncoded(key: r.key, value: r.value) }
         map = try builder.finish()
         try store.flush()
     }
     figure("tree_build_sorted_s", tSorted, "s")
+    let chunksV = try SQLiteChunkStore.create(at: work + "/tree-values.db")
+    let storeV = NodeStore(chunksV)
+    let tEncodeBuild = try seconds {
+        let builder = MapBuilder(store: storeV)
+        var refs: [Hash] = []
+        for r in rows {
+            try builder.appendEncoded(key: builder.encode(r.key, refs: &refs), value: encoder.encode(r.row.map(\.1), store: storeV, refs: &refs))
+        }
+        _ = try builder.finish()
+        try storeV.flush()
+    }
+    chunksV.close()
+    figure("tree_encode_and_build_sorted_s", tEncodeBuild, "s")
     let stats = try chunks.stats()
     figure("tree_chunks", Double(stats.chunks), "chunks")
     figure("tree_height", Double(map.height), "levels")
@@ -228,23 +246,20 @@ func treeBench(csv: String, work: String) throws {
     if ProcessInfo.processInfo.environment["CAIRN_BENCH_SORTED_ONLY"] != nil {
         return
     }
-    // Shuffled build.
-    var shuffled = rows
+    // Shuffled build: the same encoded rows in random order, sorted in runs of 64 MB (what
+    // import uses), spilled, and merged.
     var rng = SystemRandomNumberGenerator()
-    shuffled.shuffle(using: &rng)
+    encodedRows.shuffle(using: &rng)
     let chunks2 = try SQLiteChunkStore.create(at: work + "/tree2.db")
     let store2 = NodeStore(chunks2)
     var map2: ProllyMap!
     let tShuffled = try seconds {
-        // Runs of 100,000 rows (about 10 MB) sorted in memory and spilled, then merged.
-        let builder = UnsortedMapBuilder(store: store2, runBytes: 10 << 20, directory: work)
-        var refs: [Hash] = []
-        for r in shuffled {
-            try builder.append(key: try encoder.encodeKey(r.key, store: store2), value: try encoder.encode(r.row.map(\.1), store: store2, refs: &refs))
-        }
+        let builder = UnsortedMapBuilder(store: store2, directory: work)
+        for r in encodedRows { try builder.append(key: r.key, value: r.value) }
         map2 = try builder.finish()
         try store2.flush()
     }
+    encodedRows = []
     figure("tree_build_shuffled_s", tShuffled, "s")
     print("# same root: \(map2.hash == map.hash)")
     chunks2.close()

@@ -13,8 +13,22 @@ public final class UnsortedMapBuilder {
     public let store: NodeStore
     private let runBytes: Int
     private let directory: String
-    private var entries: [(key: [UInt8], value: [UInt8], seq: Int)] = []
+    /// The buffered run: keys and values back to back in two arenas, and plain slots pointing
+    /// into them, so sorting moves and compares no reference-counted arrays.
+    private var keyArena: [UInt8] = []
+    private var valueArena: [UInt8] = []
+    private var slots: [Slot] = []
     private var bytes = 0
+
+    private struct Slot {
+        var keyOffset: Int
+        var keyLength: Int32
+        var valueOffset: Int
+        var valueLength: Int32
+        var seq: Int
+        var keyRange: Range<Int> { keyOffset..<(keyOffset + Int(keyLength)) }
+        var valueRange: Range<Int> { valueOffset..<(valueOffset + Int(valueLength)) }
+    }
     private var runs: [String] = []
     private var seq = 0
     private var refs: [Hash] = []
@@ -36,6 +50,8 @@ public final class UnsortedMapBuilder {
 
     private let duplicates: Duplicates
     private let compare: ([UInt8], [UInt8]) -> Int
+    /// The same order on bytes in place (for sorting a run).
+    private let rawCompare: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Int
     private let streamsSorted: Bool
     /// While keys arrive in increasing order they stream straight into this builder, with no
     /// sorting or spilling: input already in key order (most exports) costs one pass.
@@ -55,6 +71,11 @@ public final class UnsortedMapBuilder {
         self.directory = directory
         self.duplicates = duplicates
         self.compare = compare ?? { KeyOrder.compare($0, $1) }
+        if let compare {
+            rawCompare = { compare(Array($0), Array($1)) }
+        } else {
+            rawCompare = { KeyOrder.compare($0, $1) }
+        }
         streamsSorted = compare == nil
     }
 
@@ -77,23 +98,40 @@ public final class UnsortedMapBuilder {
             prefix = try direct!.finish()
             direct = nil
         }
-        entries.append((key, value, seq))
+        slots.append(Slot(keyOffset: keyArena.count, keyLength: Int32(key.count), valueOffset: valueArena.count,
+                          valueLength: Int32(value.count), seq: seq))
+        keyArena.append(contentsOf: key)
+        valueArena.append(contentsOf: value)
         seq += 1
-        bytes += key.count + value.count + 48
+        bytes += key.count + value.count + MemoryLayout<Slot>.stride
         refs.append(contentsOf: entryRefs)
         if bytes >= runBytes { try spill() }
     }
 
-    /// Sorts by key, then by arrival. Sorts indexes, not the entries: moving tuples of arrays
-    /// costs a retain and a release each.
+    /// Sorts the run's slots by key, then by arrival, comparing keys in place in the arena.
     private func sortRun() {
-        let order: [Int] = entries.withUnsafeBufferPointer { e in
-            Array(e.indices).sorted { a, b in
-                let c = compare(e[a].key, e[b].key)
-                return c != 0 ? c < 0 : e[a].seq < e[b].seq
+        let compare = rawCompare
+        keyArena.withUnsafeBytes { keys in
+            slots.sort { a, b in
+                let c = compare(UnsafeRawBufferPointer(rebasing: keys[a.keyRange]), UnsafeRawBufferPointer(rebasing: keys[b.keyRange]))
+                return c != 0 ? c < 0 : a.seq < b.seq
             }
         }
-        entries = order.map { entries[$0] }
+    }
+
+    /// The sorted run's entries, as arrays, and empties the buffer.
+    private func takeRun() -> [(key: [UInt8], value: [UInt8], seq: Int)] {
+        sortRun()
+        let run = slots.map { (Array(keyArena[$0.keyRange]), Array(valueArena[$0.valueRange]), $0.seq) }
+        clearRun()
+        return run
+    }
+
+    private func clearRun() {
+        slots.removeAll(keepingCapacity: true)
+        keyArena.removeAll(keepingCapacity: true)
+        valueArena.removeAll(keepingCapacity: true)
+        bytes = 0
     }
 
     /// Writes the sorted run: per entry, varints of sequence, key length and value length, then
@@ -104,18 +142,21 @@ public final class UnsortedMapBuilder {
         guard let f = fopen(path, "wb") else { throw StoreError.io("cannot create \(path): \(String(cString: strerror(errno)))") }
         runs.append(path)
         var w = ByteWriter(capacity: 1 << 20)
-        for e in entries {
-            w.varint(UInt64(e.seq))
-            w.varint(UInt64(e.key.count))
-            w.varint(UInt64(e.value.count))
-            w.append(e.key)
-            w.append(e.value)
-            if w.bytes.count >= 1 << 20 { try write(w.bytes, f, path); w.bytes.removeAll(keepingCapacity: true) }
+        try keyArena.withUnsafeBytes { keys in
+            try valueArena.withUnsafeBytes { values in
+                for e in slots {
+                    w.varint(UInt64(e.seq))
+                    w.varint(UInt64(e.keyLength))
+                    w.varint(UInt64(e.valueLength))
+                    w.append(UnsafeRawBufferPointer(rebasing: keys[e.keyRange]))
+                    w.append(UnsafeRawBufferPointer(rebasing: values[e.valueRange]))
+                    if w.bytes.count >= 1 << 20 { try write(w.bytes, f, path); w.bytes.removeAll(keepingCapacity: true) }
+                }
+            }
         }
         try write(w.bytes, f, path)
         guard fclose(f) == 0 else { throw StoreError.io("cannot write \(path)") }
-        entries.removeAll(keepingCapacity: true)
-        bytes = 0
+        clearRun()
     }
 
     private func write(_ b: [UInt8], _ f: UnsafeMutablePointer<FILE>, _ path: String) throws {
@@ -131,7 +172,8 @@ public final class UnsortedMapBuilder {
             return try (direct ?? MapBuilder(store: store)).finish()
         }
         let builder = MapBuilder(store: store)
-        try merge { k, v, refs in try builder.appendEncoded(key: k, value: v, refs: refs) }
+        // The merge hands out keys strictly increasing: no need to check the order again.
+        try merge { k, v, refs in try builder.appendOrdered(key: k, value: v, refs: refs) }
         return try builder.finish()
     }
 
@@ -146,11 +188,9 @@ public final class UnsortedMapBuilder {
         // The streamed prefix sorts before every later entry of the same key (it came first).
         if let prefix { sources.append(try TreeRun(prefix)) }
         if runs.isEmpty {
-            sortRun()
-            sources.append(MemoryRun(entries))
-            entries = []
+            sources.append(MemoryRun(takeRun()))
         } else {
-            if !entries.isEmpty { try spill() }
+            if !slots.isEmpty { try spill() }
             for r in runs { sources.append(try FileRun(path: r)) }
         }
         var heads: [(key: [UInt8], value: [UInt8], seq: Int)?] = try sources.map { try $0.next() }

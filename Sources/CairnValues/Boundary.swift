@@ -58,13 +58,7 @@ enum BlobBoundary {
 
     /// 256 pseudo-random words from SplitMix64 with a fixed seed: the same on every machine.
     static let gear: [UInt64] = {
-        var state: UInt64 = 0x6361_6972_6E5F_6765  // "cairn_ge"
-        return (0..<256).map { _ in
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var rng = SplitMix64(seed: 0x6361_6972_6E5F_6765)  // "cairn_ge"
+        return (0..<256).map { _ in rng.next() }
     }()
 }

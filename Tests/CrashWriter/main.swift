@@ -14,10 +14,10 @@ guard arguments.count >= 2 else {
     exit(2)
 }
 let path = arguments[1]
-var rng = SplitMix(seed: arguments.count > 2 ? UInt64(arguments[2]) ?? 1 : 1)
+var rng = SplitMix64(seed: arguments.count > 2 ? UInt64(arguments[2]) ?? 1 : 1)
 let store = try SQLiteChunkStore.open(at: path)
 
-func chunk(children: [Hash], payload: Int, rng: inout SplitMix) -> ChunkWrite {
+func chunk(children: [Hash], payload: Int, rng: inout SplitMix64) -> ChunkWrite {
     var data: [UInt8] = [UInt8(children.count)]
     for c in children { c.appendBytes(to: &data) }
     // Compressible but unique payload: runs of a few random letters.
@@ -60,17 +60,5 @@ while true {
     let old = try store.ref(name)
     guard try store.compareAndSwapRef(name, expected: old, new: root.chunk.hash) else {
         fatalError("lost a compare-and-swap with no other writer")
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -103,6 +103,39 @@ func hex(_ bytes: [UInt8]) -> String {
         #expect(try store.get(other.hash) == other)
     }
 
+    /// A batch large enough to be read on several threads: every present chunk comes back
+    /// verified, absent ones are left out, and one rotten chunk fails the whole call by name.
+    @Test func largeGetManyReadsInParallelAndStillVerifies() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("store.db")
+        var rng = SplitMix(seed: 12)
+        let chunks = (0..<300).map { i in Chunk(compressibleBytes(200 + i * 13, &rng)) }
+        try { let s = try SQLiteChunkStore.create(at: path); try s.put(chunks.map { ChunkWrite($0) }); s.close() }()
+        let absent = (0..<40).map { Hash(of: Array("absent \($0)".utf8)) }
+        var asked = chunks.map(\.hash) + absent
+        asked.shuffle(using: &rng)
+        let store = try SQLiteChunkStore.open(at: path)
+        let many = try store.getMany(asked)
+        #expect(many.count == chunks.count)
+        for c in chunks { #expect(many[c.hash] == c) }
+        store.close()
+
+        let victim = chunks[217]
+        var rotten = victim.data
+        rotten[5] ^= 0x01
+        try rawSQL(path, "UPDATE chunks SET codec = 0, data = x'\(hex(rotten))' WHERE hash = x'\(hex(victim.hash.bytes))'")
+        let reopened = try SQLiteChunkStore.open(at: path)
+        defer { reopened.close() }
+        do {
+            _ = try reopened.getMany(asked)
+            Issue.record("a batch with a rotten chunk was returned")
+        } catch let StoreError.corruptChunk(hash, _) {
+            #expect(hash == victim.hash)
+        }
+        // The readers are still usable afterwards.
+        #expect(try reopened.getMany(Array(chunks.prefix(100).map(\.hash))).count == 100)
+    }
+
     @Test func undecodableStoredChunks() throws {
         let dir = TemporaryDirectory()
         let path = dir.file("store.db")

@@ -3,6 +3,7 @@
 //
 //   cairn-bench store CSV WORKDIR   chunk store: put and get of 4 KiB chunks cut from CSV
 //   cairn-bench get-stages STORE.db where the time of one get goes
+//   cairn-bench get-loop STORE.db   random get and getMany over every chunk, 3 passes (to profile)
 import CairnStore
 import CairnValues
 import CZstd
@@ -180,6 +181,30 @@ func getStages(path: String) throws {
     figure("stage_zstd_decompress_us", td / n * 1e6, "us")
 }
 
+/// Random `get` and `getMany` over every chunk of a store, three passes each: for profiling.
+func getLoop(path: String) throws {
+    let store = try SQLiteChunkStore.open(at: path)
+    defer { store.close() }
+    var hashes: [Hash] = []
+    try store.forEachHash { hashes.append($0) }
+    hashes.shuffle()
+    for _ in 0..<3 {
+        let t = try seconds { for h in hashes { _ = try store.get(h) } }
+        figure("loop_get_chunks_s", Double(hashes.count) / t, "chunks/s")
+    }
+    for _ in 0..<3 {
+        let t = try seconds {
+            var i = 0
+            while i < hashes.count {
+                let end = min(hashes.count, i + 256)
+                _ = try store.getMany(Array(hashes[i..<end]))
+                i = end
+            }
+        }
+        figure("loop_getmany256_chunks_s", Double(hashes.count) / t, "chunks/s")
+    }
+}
+
 /// Reads the workload CSV (id,name,city,score) into row values keyed by id.
 func readRows(_ csv: String) throws -> [(key: Value, row: [(String, Value)])] {
     let text = try String(contentsOfFile: csv, encoding: .utf8)
@@ -303,6 +328,8 @@ let args = CommandLine.arguments
 switch args.count > 1 ? args[1] : "" {
 case "get-stages" where args.count == 3:
     try getStages(path: args[2])
+case "get-loop" where args.count == 3:
+    try getLoop(path: args[2])
 case "tree" where args.count == 4:
     try treeBench(csv: args[2], work: args[3])
 case "store" where args.count == 4:

@@ -205,7 +205,8 @@ func sortedUnique(_ edits: [LevelEdit]) -> [LevelEdit] {
 public final class MapBuilder {
     let builder: TreeBuilder
     let store: NodeStore
-    private var lastKey: [UInt8]?
+    private let lastKey = ByteArena()
+    private var empty = true
 
     public init(store: NodeStore) {
         self.store = store
@@ -222,14 +223,25 @@ public final class MapBuilder {
 
     /// Appends an entry already encoded. Keys must strictly increase.
     public func appendEncoded(key: [UInt8], value: [UInt8], refs: [Hash] = []) throws {
-        if let last = lastKey, KeyOrder.compare(last, key) >= 0 { throw ValueError.keysOutOfOrder }
-        lastKey = key
-        try appendOrdered(key: key, value: value, refs: refs)
+        try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try appendEncoded(key: k, value: v, refs: refs) } }
+    }
+
+    /// Appends an entry already encoded, from bytes the caller keeps. Keys must strictly increase.
+    public func appendEncoded(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, refs: [Hash] = []) throws {
+        if !empty, KeyOrder.compare(lastKey.bytes(0, lastKey.count), key) >= 0 { throw ValueError.keysOutOfOrder }
+        lastKey.removeAll()
+        lastKey.append(key)
+        empty = false
+        try builder.appendMapEntry(key: key, value: value, refs: refs)
     }
 
     /// Appends an entry whose key the caller has already checked to follow the last one.
     func appendOrdered(key: [UInt8], value: [UInt8], refs: [Hash]) throws {
         try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try builder.appendMapEntry(key: k, value: v, refs: refs) } }
+    }
+
+    func appendOrdered(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, refs: [Hash]) throws {
+        try builder.appendMapEntry(key: key, value: value, refs: refs)
     }
 
     /// The encoding of `value` as a key or value, for ``appendEncoded(key:value:refs:)``.

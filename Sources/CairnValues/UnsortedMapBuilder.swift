@@ -6,28 +6,30 @@ import Darwin
 
 /// Builds a map from entries in any key order, in bounded memory: entries gather in memory up
 /// to `runBytes`, each full run is sorted and spilled to a temporary file, and `finish` merges
-/// the runs into one sorted build. The result is the same tree a sorted build gives, and the
-/// chunk store sees each node once, where batched edits of random keys would rewrite most
-/// leaves once per batch.
+/// the runs (the last one straight from memory) into one sorted build. The result is the same
+/// tree a sorted build gives, and the chunk store sees each node once, where batched edits of
+/// random keys would rewrite most leaves once per batch.
 public final class UnsortedMapBuilder {
     public let store: NodeStore
     private let runBytes: Int
     private let directory: String
     /// The buffered run: keys and values back to back in two arenas, and plain slots pointing
     /// into them, so sorting moves and compares no reference-counted arrays.
-    private var keyArena: [UInt8] = []
-    private var valueArena: [UInt8] = []
+    private var keyArena = ByteArena()
+    private var valueArena = ByteArena()
     private var slots: [Slot] = []
     private var bytes = 0
 
-    private struct Slot {
+    /// One buffered entry. `norm` is the key's first bytes in a form that orders as the key
+    /// does (see ``normalizedPrefix(_:)``): most comparisons of a sort end there.
+    struct Slot {
+        var norm0: UInt64
+        var norm1: UInt64
         var keyOffset: Int
         var keyLength: Int32
-        var valueOffset: Int
         var valueLength: Int32
+        var valueOffset: Int
         var seq: Int
-        var keyRange: Range<Int> { keyOffset..<(keyOffset + Int(keyLength)) }
-        var valueRange: Range<Int> { valueOffset..<(valueOffset + Int(valueLength)) }
     }
     private var runs: [String] = []
     private var seq = 0
@@ -49,15 +51,17 @@ public final class UnsortedMapBuilder {
     }
 
     private let duplicates: Duplicates
-    private let compare: ([UInt8], [UInt8]) -> Int
-    /// The same order on bytes in place (for sorting a run).
+    /// The order on keys, in place.
     private let rawCompare: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Int
+    /// True for the default order, which normalized prefixes and the direct stream rely on.
     private let streamsSorted: Bool
     /// While keys arrive in increasing order they stream straight into this builder, with no
     /// sorting or spilling: input already in key order (most exports) costs one pass.
     private var direct: MapBuilder?
-    private var directLastKey: [UInt8]?
-    private var directLastSeq = 0
+    private let directLastKey = ByteArena()
+    private var directLastSeq = -1
+    /// True until the first key out of order (always false for a custom order).
+    private var streaming: Bool
     /// What the direct builder made before the first key out of order; merged at the end.
     private var prefix: ProllyMap?
 
@@ -70,67 +74,69 @@ public final class UnsortedMapBuilder {
         self.runBytes = runBytes
         self.directory = directory
         self.duplicates = duplicates
-        self.compare = compare ?? { KeyOrder.compare($0, $1) }
         if let compare {
             rawCompare = { compare(Array($0), Array($1)) }
         } else {
             rawCompare = { KeyOrder.compare($0, $1) }
         }
         streamsSorted = compare == nil
+        streaming = compare == nil
     }
 
     deinit { for r in runs { unlink(r) } }
 
     /// Appends an encoded entry; `entryRefs` are the chunks the value references.
     public func append(key: [UInt8], value: [UInt8], refs entryRefs: [Hash] = []) throws {
-        if prefix == nil && streamsSorted {
+        try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try append(key: k, value: v, refs: entryRefs) } }
+    }
+
+    /// Appends an encoded entry from bytes the caller keeps; they are copied before this returns.
+    public func append(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, refs entryRefs: [Hash] = []) throws {
+        if streaming {
             if direct == nil { direct = MapBuilder(store: store) }
-            let order = directLastKey.map { KeyOrder.compare($0, key) } ?? -1
+            let order = directLastSeq < 0 ? -1 : KeyOrder.compare(directLastKey.bytes(0, directLastKey.count), key)
             if order < 0 {
                 try direct!.appendOrdered(key: key, value: value, refs: entryRefs)
-                directLastKey = key
+                directLastKey.removeAll()
+                directLastKey.append(key)
                 directLastSeq = seq
                 seq += 1
                 return
             }
-            if order == 0 && duplicates == .refuse { throw DuplicateKey(key: key, first: directLastSeq, second: seq) }
+            if order == 0 && duplicates == .refuse { throw DuplicateKey(key: Array(key), first: directLastSeq, second: seq) }
             // Out of order: what streamed so far becomes a sorted run of its own.
             prefix = try direct!.finish()
             direct = nil
+            streaming = false
         }
-        slots.append(Slot(keyOffset: keyArena.count, keyLength: Int32(key.count), valueOffset: valueArena.count,
-                          valueLength: Int32(value.count), seq: seq))
-        keyArena.append(contentsOf: key)
-        valueArena.append(contentsOf: value)
+        let norm = streamsSorted ? normalizedPrefix(key) : (0, 0)
+        slots.append(Slot(norm0: norm.0, norm1: norm.1, keyOffset: keyArena.count, keyLength: Int32(key.count),
+                          valueLength: Int32(value.count), valueOffset: valueArena.count, seq: seq))
+        keyArena.append(key)
+        valueArena.append(value)
         seq += 1
         bytes += key.count + value.count + MemoryLayout<Slot>.stride
-        refs.append(contentsOf: entryRefs)
+        if !entryRefs.isEmpty { refs.append(contentsOf: entryRefs) }
         if bytes >= runBytes { try spill() }
     }
 
-    /// Sorts the run's slots by key, then by arrival, comparing keys in place in the arena.
+    /// Sorts the run's slots by key, then by arrival: by the normalized prefixes first, and
+    /// only where those tie by the whole keys, compared in place in the arena.
     private func sortRun() {
         let compare = rawCompare
-        keyArena.withUnsafeBytes { keys in
-            slots.sort { a, b in
-                let c = compare(UnsafeRawBufferPointer(rebasing: keys[a.keyRange]), UnsafeRawBufferPointer(rebasing: keys[b.keyRange]))
-                return c != 0 ? c < 0 : a.seq < b.seq
-            }
+        let keys = keyArena
+        slots.sort { a, b in
+            if a.norm0 != b.norm0 { return a.norm0 < b.norm0 }
+            if a.norm1 != b.norm1 { return a.norm1 < b.norm1 }
+            let c = compare(keys.bytes(a.keyOffset, Int(a.keyLength)), keys.bytes(b.keyOffset, Int(b.keyLength)))
+            return c != 0 ? c < 0 : a.seq < b.seq
         }
-    }
-
-    /// The sorted run's entries, as arrays, and empties the buffer.
-    private func takeRun() -> [(key: [UInt8], value: [UInt8], seq: Int)] {
-        sortRun()
-        let run = slots.map { (Array(keyArena[$0.keyRange]), Array(valueArena[$0.valueRange]), $0.seq) }
-        clearRun()
-        return run
     }
 
     private func clearRun() {
         slots.removeAll(keepingCapacity: true)
-        keyArena.removeAll(keepingCapacity: true)
-        valueArena.removeAll(keepingCapacity: true)
+        keyArena.removeAll()
+        valueArena.removeAll()
         bytes = 0
     }
 
@@ -142,19 +148,20 @@ public final class UnsortedMapBuilder {
         guard let f = fopen(path, "wb") else { throw StoreError.io("cannot create \(path): \(String(cString: strerror(errno)))") }
         runs.append(path)
         var w = ByteWriter(capacity: 1 << 20)
-        try keyArena.withUnsafeBytes { keys in
-            try valueArena.withUnsafeBytes { values in
-                for e in slots {
-                    w.varint(UInt64(e.seq))
-                    w.varint(UInt64(e.keyLength))
-                    w.varint(UInt64(e.valueLength))
-                    w.append(UnsafeRawBufferPointer(rebasing: keys[e.keyRange]))
-                    w.append(UnsafeRawBufferPointer(rebasing: values[e.valueRange]))
-                    if w.bytes.count >= 1 << 20 { try write(w.bytes, f, path); w.bytes.removeAll(keepingCapacity: true) }
-                }
+        do {
+            for e in slots {
+                w.varint(UInt64(e.seq))
+                w.varint(UInt64(e.keyLength))
+                w.varint(UInt64(e.valueLength))
+                w.append(keyArena.bytes(e.keyOffset, Int(e.keyLength)))
+                w.append(valueArena.bytes(e.valueOffset, Int(e.valueLength)))
+                if w.bytes.count >= 1 << 20 { try write(w.bytes, f, path); w.bytes.removeAll(keepingCapacity: true) }
             }
+            try write(w.bytes, f, path)
+        } catch {
+            fclose(f)
+            throw error
         }
-        try write(w.bytes, f, path)
         guard fclose(f) == 0 else { throw StoreError.io("cannot write \(path)") }
         clearRun()
     }
@@ -167,7 +174,7 @@ public final class UnsortedMapBuilder {
 
     /// Merges everything appended into a map.
     public func finish() throws -> ProllyMap {
-        if prefix == nil && streamsSorted {
+        if streaming {
             // Everything arrived in order.
             return try (direct ?? MapBuilder(store: store)).finish()
         }
@@ -180,142 +187,265 @@ public final class UnsortedMapBuilder {
     /// Hands every entry to `sink` in key order, once per key (duplicates as configured).
     /// The first entry carries the references of all the values.
     public func finish(into sink: ([UInt8], [UInt8], [Hash]) throws -> Void) throws {
-        try merge(sink)
+        try merge { k, v, refs in try sink(Array(k), Array(v), refs) }
     }
 
-    private func merge(_ sink: ([UInt8], [UInt8], [Hash]) throws -> Void) throws {
+    /// The k-way merge. Entries are read in place from the runs' buffers; only the entry held
+    /// back to look for a later duplicate is copied, into buffers reused for every entry.
+    private func merge(_ sink: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, [Hash]) throws -> Void) throws {
         var sources: [RunSource] = []
         // The streamed prefix sorts before every later entry of the same key (it came first).
-        if let prefix { sources.append(try TreeRun(prefix)) }
-        if runs.isEmpty {
-            sources.append(MemoryRun(takeRun()))
-        } else {
-            if !slots.isEmpty { try spill() }
-            for r in runs { sources.append(try FileRun(path: r)) }
+        if let prefix { sources.append(TreeRun(prefix)) }
+        for r in runs { sources.append(try FileRun(path: r)) }
+        if !slots.isEmpty {
+            // The last run never touches the disk.
+            sortRun()
+            sources.append(MemoryRun(slots: slots, keys: keyArena, values: valueArena))
         }
-        var heads: [(key: [UInt8], value: [UInt8], seq: Int)?] = try sources.map { try $0.next() }
-        var pending: (key: [UInt8], value: [UInt8], seq: Int)?
+        var live: [RunSource] = []
+        for s in sources where try s.advance() { live.append(s) }
+        let compare = rawCompare
+        let pendingKey = ByteArena(), pendingValue = ByteArena()
+        var pendingSeq = -1
         var first = true
-        while true {
-            // The smallest head (k is small: a linear scan beats a heap).
-            var best = -1
-            for (i, h) in heads.enumerated() {
-                guard let h else { continue }
-                if best < 0 { best = i; continue }
-                let c = compare(h.key, heads[best]!.key)
-                if c < 0 || (c == 0 && h.seq < heads[best]!.seq) { best = i }
-            }
-            guard best >= 0 else { break }
-            let e = heads[best]!
-            heads[best] = try sources[best].next()
-            if let p = pending, compare(p.key, e.key) == 0 {
-                if duplicates == .refuse { throw DuplicateKey(key: e.key, first: p.seq, second: e.seq) }
-                pending = e
-                continue
-            }
-            if let p = pending {
-                try sink(p.key, p.value, first ? refs : [])
-                first = false
-            }
-            pending = e
+        func emitPending() throws {
+            guard pendingSeq >= 0 else { return }
+            try sink(pendingKey.bytes(0, pendingKey.count), pendingValue.bytes(0, pendingValue.count), first ? refs : [])
+            first = false
         }
-        if let p = pending { try sink(p.key, p.value, first ? refs : []) }
+        while !live.isEmpty {
+            // The smallest head (k is small: a linear scan beats a heap).
+            var best = 0
+            for i in 1..<live.count {
+                let c = compare(live[i].key, live[best].key)
+                if c < 0 || (c == 0 && live[i].seq < live[best].seq) { best = i }
+            }
+            let e = live[best]
+            if pendingSeq >= 0, compare(pendingKey.bytes(0, pendingKey.count), e.key) == 0 {
+                if duplicates == .refuse { throw DuplicateKey(key: Array(e.key), first: pendingSeq, second: e.seq) }
+            } else {
+                try emitPending()
+            }
+            pendingKey.removeAll()
+            pendingKey.append(e.key)
+            pendingValue.removeAll()
+            pendingValue.append(e.value)
+            pendingSeq = e.seq
+            if try !e.advance() { live.remove(at: best) }
+        }
+        try emitPending()
         for r in runs { unlink(r) }
         runs.removeAll()
+        clearRun()
     }
 }
 
-private protocol RunSource {
-    func next() throws -> (key: [UInt8], value: [UInt8], seq: Int)?
+/// The first 16 bytes of an encoded key under the default order, as two big-endian words that
+/// order as the keys do: if `a`'s prefix is below `b`'s, then `a < b`; equal prefixes decide
+/// nothing. The first byte ranks the kind (inline strings before out-of-line ones); strings then
+/// continue with their UTF-8 bytes, zero-padded, and ints and counters with the value, sign bit
+/// flipped. Other kinds stop at the rank, and their ties fall back to the full comparison.
+func normalizedPrefix(_ key: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
+    guard let tag = key.first else { return (0, 0) }
+    let rank = UInt64(KeyOrder.rank(tag)) * 2 + (tag == Tag.stringRef.rawValue ? 1 : 0)
+    var reader = ByteReader(key, at: 1)
+    switch Tag(rawValue: tag) {
+    case .string?:
+        guard let n = try? reader.length() else { return (rank << 56, 0) }
+        var w0 = rank << 56, w1: UInt64 = 0
+        let start = reader.pos
+        for i in 0..<min(n, 15) {
+            let b = UInt64(key[start + i])
+            if i < 7 { w0 |= b << UInt64(48 - 8 * i) } else { w1 |= b << UInt64(56 - 8 * (i - 7)) }
+        }
+        return (w0, w1)
+    case .int?, .counter?:
+        guard let v = try? reader.signed() else { return (rank << 56, 0) }
+        let flipped = UInt64(bitPattern: v) ^ (1 << 63)
+        return (rank << 56 | flipped >> 8, (flipped & 0xff) << 56)
+    default:
+        return (rank << 56, 0)
+    }
+}
+
+/// Bytes appended back to back in memory the builder owns, so views into it stay put until
+/// it grows or is cleared.
+final class ByteArena {
+    private(set) var base: UnsafeMutableRawPointer
+    private(set) var count = 0
+    private var capacity: Int
+
+    init(capacity: Int = 256) {
+        self.capacity = capacity
+        base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
+    }
+
+    deinit { base.deallocate() }
+
+    func append(_ b: UnsafeRawBufferPointer) {
+        if count + b.count > capacity {
+            var c = capacity * 2
+            while c < count + b.count { c *= 2 }
+            let grown = UnsafeMutableRawPointer.allocate(byteCount: c, alignment: 8)
+            grown.copyMemory(from: base, byteCount: count)
+            base.deallocate()
+            base = grown
+            capacity = c
+        }
+        if let src = b.baseAddress { (base + count).copyMemory(from: src, byteCount: b.count) }
+        count += b.count
+    }
+
+    @inline(__always) func bytes(_ offset: Int, _ length: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base + offset, count: length)
+    }
+
+    func removeAll() { count = 0 }
+}
+
+/// A sorted run read one entry at a time; `key`, `value` and `seq` describe the current entry
+/// and stay valid until the next `advance`.
+private protocol RunSource: AnyObject {
+    /// Moves to the next entry; false when the run is done.
+    func advance() throws -> Bool
+    var key: UnsafeRawBufferPointer { get }
+    var value: UnsafeRawBufferPointer { get }
+    var seq: Int { get }
 }
 
 /// The entries of the streamed prefix, in order, as a run. They arrived in key order, so an
 /// entry's sequence number is its position.
 private final class TreeRun: RunSource {
-    var entries: [(key: [UInt8], value: [UInt8])] = []
-    var i = 0
-    var emitted = 0
-    let map: ProllyMap
-    var nextKey: [UInt8]?
-    var done = false
+    private let map: ProllyMap
+    private let keys = ByteArena(capacity: 1 << 16), values = ByteArena(capacity: 1 << 16)
+    private var spans: [(k: Int, kn: Int, v: Int, vn: Int)] = []
+    private var i = 0
+    private var lastKey: [UInt8]?
+    private var done = false
+    private(set) var key = UnsafeRawBufferPointer(start: nil, count: 0)
+    private(set) var value = UnsafeRawBufferPointer(start: nil, count: 0)
+    private(set) var seq = -1
 
-    init(_ map: ProllyMap) throws { self.map = map }
+    init(_ map: ProllyMap) { self.map = map }
 
-    func next() throws -> (key: [UInt8], value: [UInt8], seq: Int)? {
-        if i >= entries.count {
-            if done { return nil }
+    func advance() throws -> Bool {
+        i += 1
+        if i >= spans.count {
+            if done { return false }
             // Refill a window of entries from where the last one stopped.
-            entries.removeAll(keepingCapacity: true)
+            keys.removeAll(); values.removeAll(); spans.removeAll(keepingCapacity: true)
             i = 0
-            var skipFirst = nextKey != nil
-            try map.forEachEncoded(from: nextKey) { k, v in
+            var skipFirst = lastKey != nil
+            try map.forEachEncoded(from: lastKey) { k, v in
                 if skipFirst { skipFirst = false; return true }
-                entries.append((k, v))
-                return entries.count < 4096
+                spans.append((keys.count, k.count, values.count, v.count))
+                k.withUnsafeBytes { keys.append($0) }
+                v.withUnsafeBytes { values.append($0) }
+                lastKey = k
+                return spans.count < 4096
             }
-            if entries.count < 4096 { done = true }
-            nextKey = entries.last?.key
-            if entries.isEmpty { return nil }
+            if spans.count < 4096 { done = true }
+            if spans.isEmpty { return false }
         }
-        defer { i += 1; emitted += 1 }
-        return (entries[i].key, entries[i].value, emitted)
+        let s = spans[i]
+        key = keys.bytes(s.k, s.kn)
+        value = values.bytes(s.v, s.vn)
+        seq += 1
+        return true
     }
 }
 
+/// The last run, sorted in memory.
 private final class MemoryRun: RunSource {
-    let entries: [(key: [UInt8], value: [UInt8], seq: Int)]
-    var i = 0
-    init(_ e: [(key: [UInt8], value: [UInt8], seq: Int)]) { entries = e }
-    func next() throws -> (key: [UInt8], value: [UInt8], seq: Int)? {
-        guard i < entries.count else { return nil }
-        defer { i += 1 }
-        return entries[i]
+    private let slots: [UnsortedMapBuilder.Slot]
+    private let keys: ByteArena, values: ByteArena
+    private var i = -1
+    private(set) var key = UnsafeRawBufferPointer(start: nil, count: 0)
+    private(set) var value = UnsafeRawBufferPointer(start: nil, count: 0)
+    private(set) var seq = 0
+
+    init(slots: [UnsortedMapBuilder.Slot], keys: ByteArena, values: ByteArena) {
+        self.slots = slots
+        self.keys = keys
+        self.values = values
+    }
+
+    func advance() throws -> Bool {
+        i += 1
+        guard i < slots.count else { return false }
+        let s = slots[i]
+        key = keys.bytes(s.keyOffset, Int(s.keyLength))
+        value = values.bytes(s.valueOffset, Int(s.valueLength))
+        seq = s.seq
+        return true
     }
 }
 
-/// Reads a spilled run back in pieces of 1 MiB.
+/// Reads a spilled run back through a buffer of 1 MiB (larger if one entry needs it).
 private final class FileRun: RunSource {
-    let file: UnsafeMutablePointer<FILE>
-    let path: String
-    var buffer: [UInt8] = []
-    var pos = 0
-    var eof = false
+    private let file: UnsafeMutablePointer<FILE>
+    private let path: String
+    private var buffer: UnsafeMutableRawPointer
+    private var capacity = 1 << 20
+    private var start = 0, end = 0
+    private var eof = false
+    private(set) var key = UnsafeRawBufferPointer(start: nil, count: 0)
+    private(set) var value = UnsafeRawBufferPointer(start: nil, count: 0)
+    private(set) var seq = 0
 
     init(path: String) throws {
         guard let f = fopen(path, "rb") else { throw StoreError.io("cannot read \(path)") }
         file = f
         self.path = path
+        buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
     }
 
-    deinit { fclose(file) }
-
-    private func ensure(_ n: Int) throws -> Bool {
-        while buffer.count - pos < n && !eof {
-            buffer.removeFirst(pos)
-            pos = 0
-            var chunk = [UInt8](repeating: 0, count: 1 << 20)
-            let got = fread(&chunk, 1, chunk.count, file)
-            if got == 0 { eof = true } else { buffer.append(contentsOf: chunk[0..<got]) }
-        }
-        return buffer.count - pos >= n
+    deinit {
+        fclose(file)
+        buffer.deallocate()
     }
 
-    func next() throws -> (key: [UInt8], value: [UInt8], seq: Int)? {
-        guard try ensure(1) else { return nil }
-        _ = try ensure(30)
-        var header: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        var used = 0
-        try buffer.withUnsafeBytes { raw in
-            var r = ByteReader(UnsafeRawBufferPointer(rebasing: raw[pos...]))
-            header = (try r.varint(), try r.varint(), try r.varint())
-            used = r.pos
+    /// Makes at least `n` unread bytes available unless the file ends first.
+    private func ensure(_ n: Int) -> Bool {
+        if end - start >= n { return true }
+        // Move what is left to the front, grow if one entry needs more, and read on.
+        if start > 0 {
+            buffer.copyMemory(from: buffer + start, byteCount: end - start)
+            end -= start
+            start = 0
         }
-        pos += used
+        if n > capacity {
+            let grown = UnsafeMutableRawPointer.allocate(byteCount: n, alignment: 8)
+            grown.copyMemory(from: buffer, byteCount: end)
+            buffer.deallocate()
+            buffer = grown
+            capacity = n
+        }
+        while end < n && !eof {
+            let got = fread(buffer + end, 1, capacity - end, file)
+            if got == 0 { eof = true } else { end += got }
+        }
+        return end - start >= n
+    }
+
+    func advance() throws -> Bool {
+        guard ensure(1) else { return false }
+        _ = ensure(30)
+        var r = ByteReader(UnsafeRawBufferPointer(start: buffer + start, count: end - start))
+        let header: (UInt64, UInt64, UInt64)
+        do { header = (try r.varint(), try r.varint(), try r.varint()) } catch {
+            throw StoreError.io("spilled run \(path) is damaged")
+        }
+        start += r.pos
+        guard header.1 < 1 << 31, header.2 < 1 << 31 else {
+            throw StoreError.io("spilled run \(path) is damaged")
+        }
         let k = Int(header.1), v = Int(header.2)
-        guard try ensure(k + v) else { throw StoreError.io("spilled run \(path) is truncated") }
-        let key = Array(buffer[pos..<(pos + k)])
-        let value = Array(buffer[(pos + k)..<(pos + k + v)])
-        pos += k + v
-        return (key, value, Int(header.0))
+        guard ensure(k + v) else { throw StoreError.io("spilled run \(path) is truncated") }
+        key = UnsafeRawBufferPointer(start: buffer + start, count: k)
+        value = UnsafeRawBufferPointer(start: buffer + start + k, count: v)
+        seq = Int(header.0)
+        start += k + v
+        return true
     }
 }

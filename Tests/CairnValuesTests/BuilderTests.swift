@@ -52,6 +52,58 @@ import Testing
         #expect(try built.hash == ProllyMap.build(Set(keys).map { (Value.int(Int64($0)), Value.int(Int64($0))) }, store: store).hash)
     }
 
+    /// Keys of every kind, ints across the sign, strings sharing long prefixes or holding zero
+    /// bytes, long strings stored out of line: the normalized prefixes that speed the sort
+    /// never contradict the order of values, and the merged tree equals a sorted build.
+    static func mixedKey(_ rng: inout SplitMix) -> Value {
+        switch Int.random(in: 0..<9, using: &rng) {
+        case 0: return .int(Int64.random(in: -300...300, using: &rng))
+        case 1: return .int(Int64.random(in: Int64.min...Int64.max, using: &rng))
+        case 2: return .string("shared-prefix-of-twenty-" + String(Int.random(in: 0..<500, using: &rng)))
+        case 3: return .string(String(repeating: "a", count: Int.random(in: 0..<20, using: &rng)) + (Bool.random(using: &rng) ? "\u{0}" : ""))
+        case 4: return .float([-1.5, 0.0, -0.0, 2.25, .infinity, -.infinity, .nan][Int.random(in: 0..<7, using: &rng)])
+        case 5: return .bool(Bool.random(using: &rng))
+        case 6: return .null
+        case 7: return .string(String(repeating: "z", count: 4097 + Int.random(in: 0..<3, using: &rng)))
+        default: return .string(String(UnicodeScalar(UInt8.random(in: 32...126, using: &rng))) + "é" + String(Int.random(in: 0..<50, using: &rng)))
+        }
+    }
+
+    @Test func normalizedPrefixesAgreeWithTheOrder() throws {
+        var rng = SplitMix(seed: 31)
+        let store = memoryNodeStore()
+        let keys = try (0..<600).map { _ in try Self.mixedKey(&rng).encoded(store: store) }
+        for a in keys {
+            for b in keys.prefix(200) {
+                let (na, nb) = (a.withUnsafeBytes { normalizedPrefix($0) }, b.withUnsafeBytes { normalizedPrefix($0) })
+                let prefixOrder = na.0 != nb.0 ? (na.0 < nb.0 ? -1 : 1) : (na.1 != nb.1 ? (na.1 < nb.1 ? -1 : 1) : 0)
+                if prefixOrder != 0 { #expect(KeyOrder.compare(a, b) == prefixOrder) }
+            }
+        }
+    }
+
+    @Test(arguments: [1 << 30, 3_000])
+    func mixedKindsMergeLikeASortedBuild(runBytes: Int) throws {
+        var rng = SplitMix(seed: 32)
+        let store = memoryNodeStore()
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let builder = UnsortedMapBuilder(store: store, runBytes: runBytes, directory: dir)
+        var model: [[UInt8]: Value] = [:]
+        var keyValues: [[UInt8]: Value] = [:]
+        for i in 0..<3_000 {
+            let k = Self.mixedKey(&rng)
+            let kb = try k.encoded(store: store)
+            model[kb] = .int(Int64(i))
+            keyValues[kb] = k
+            try builder.append(key: kb, value: try Value.int(Int64(i)).encoded(store: store))
+        }
+        let built = try builder.finish()
+        let sorted = try ProllyMap.build(model.map { (keyValues[$0.key]!, $0.value) }, store: store)
+        #expect(built.hash == sorted.hash)
+        #expect(built.count == UInt64(model.count))
+    }
+
     @Test func refusesDuplicatesWhenAsked() throws {
         let store = memoryNodeStore()
         let dir = tempDir()

@@ -205,6 +205,40 @@ func getLoop(path: String) throws {
     }
 }
 
+/// Encoded rows back to back in one buffer.
+struct EncodedRows {
+    var bytes: [UInt8] = []
+    var spans: [(offset: Int, keyCount: Int32, valueCount: Int32)] = []
+
+    mutating func append(key: [UInt8], value: [UInt8]) {
+        spans.append((bytes.count, Int32(key.count), Int32(value.count)))
+        bytes += key
+        bytes += value
+    }
+
+    func forEach(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) rethrows {
+        try bytes.withUnsafeBytes { raw in
+            for s in spans {
+                let k = Int(s.keyCount), v = Int(s.valueCount)
+                try body(UnsafeRawBufferPointer(rebasing: raw[s.offset..<(s.offset + k)]),
+                         UnsafeRawBufferPointer(rebasing: raw[(s.offset + k)..<(s.offset + k + v)]))
+            }
+        }
+    }
+
+    /// The same rows in a random order, laid out afresh in that order.
+    func shuffled(using rng: inout some RandomNumberGenerator) -> EncodedRows {
+        var out = EncodedRows()
+        out.bytes.reserveCapacity(bytes.count)
+        out.spans.reserveCapacity(spans.count)
+        for s in spans.shuffled(using: &rng) {
+            out.spans.append((out.bytes.count, s.keyCount, s.valueCount))
+            out.bytes += bytes[s.offset..<(s.offset + Int(s.keyCount) + Int(s.valueCount))]
+        }
+        return out
+    }
+}
+
 /// Reads the workload CSV (id,name,city,score) into row values keyed by id.
 func readRows(_ csv: String) throws -> [(key: Value, row: [(String, Value)])] {
     let text = try String(contentsOfFile: csv, encoding: .utf8)
@@ -229,18 +263,19 @@ func treeBench(csv: String, work: String) throws {
     // write), and, separately, from Values (encoding every row first).
     let encoder = RecordEncoder(columns: ["id", "name", "city", "score"])
     let scratch = NodeStore(MemoryChunkStore())
-    var encodedRows: [(key: [UInt8], value: [UInt8])] = []
-    encodedRows.reserveCapacity(n)
+    // The rows encoded once, back to back in one buffer, as a reader of a file would hand
+    // them out: the builds below are timed from there.
+    var encodedRows = EncodedRows()
     var scratchRefs: [Hash] = []
     for r in rows {
-        encodedRows.append((try r.key.encoded(store: scratch), try encoder.encode(r.row.map(\.1), store: scratch, refs: &scratchRefs)))
+        encodedRows.append(key: try r.key.encoded(store: scratch), value: try encoder.encode(r.row.map(\.1), store: scratch, refs: &scratchRefs))
     }
     let chunks = try SQLiteChunkStore.create(at: work + "/tree.db")
     let store = NodeStore(chunks)
     var map: ProllyMap!
     let tSorted = try seconds {
         let builder = MapBuilder(store: store)
-        for r in encodedRows { try builder.appendEncoded(key: r.key, value: r.value) }
+        try encodedRows.forEach { k, v in try builder.appendEncoded(key: k, value: v) }
         map = try builder.finish()
         try store.flush()
     }
@@ -274,17 +309,17 @@ func treeBench(csv: String, work: String) throws {
     // Shuffled build: the same encoded rows in random order, sorted in runs of 64 MB (what
     // import uses), spilled, and merged.
     var rng = SystemRandomNumberGenerator()
-    encodedRows.shuffle(using: &rng)
+    let shuffledRows = encodedRows.shuffled(using: &rng)
+    encodedRows = EncodedRows()
     let chunks2 = try SQLiteChunkStore.create(at: work + "/tree2.db")
     let store2 = NodeStore(chunks2)
     var map2: ProllyMap!
     let tShuffled = try seconds {
         let builder = UnsortedMapBuilder(store: store2, directory: work)
-        for r in encodedRows { try builder.append(key: r.key, value: r.value) }
+        try shuffledRows.forEach { k, v in try builder.append(key: k, value: v) }
         map2 = try builder.finish()
         try store2.flush()
     }
-    encodedRows = []
     figure("tree_build_shuffled_s", tShuffled, "s")
     print("# same root: \(map2.hash == map.hash)")
     chunks2.close()

@@ -88,6 +88,18 @@ enum KeyOrder {
     }
 }
 
+/// The length of the longest common prefix of two byte ranges of length `n`.
+func commonPrefixLength(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Int {
+    var i = 0
+    while i + 8 <= n {
+        let x = a.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ b.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+        if x != 0 { return i + (x.littleEndian.trailingZeroBitCount >> 3) }
+        i += 8
+    }
+    while i < n && a.load(fromByteOffset: i, as: UInt8.self) == b.load(fromByteOffset: i, as: UInt8.self) { i += 1 }
+    return i
+}
+
 @inline(__always) func memcmpBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Int {
     let c = memcmp(a, b, n)
     return c < 0 ? -1 : (c > 0 ? 1 : 0)

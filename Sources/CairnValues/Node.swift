@@ -132,6 +132,25 @@ public final class Node: @unchecked Sendable {
         }
     }
 
+    /// How many leaf entries from `i` in `a` and from `j` in `b` have the same bytes, pairwise.
+    /// Entries delimit themselves, so a common run of bytes that ends on an entry boundary of
+    /// `a` is that many equal entries on both sides.
+    static func equalEntryRun(_ a: Node, _ i: Int, _ b: Node, _ j: Int) -> Int {
+        guard a.isLeaf, b.isLeaf, a.tag == b.tag, a.tag != .blobLeaf else { return 0 }
+        let startA = Int(a.keyStarts[i]), startB = Int(b.keyStarts[j])
+        let n = min(Int(a.keyStarts[a.count]) - startA, Int(b.keyStarts[b.count]) - startB)
+        let common = a.bytes.withUnsafeBytes { x in
+            b.bytes.withUnsafeBytes { y in commonPrefixLength(x.baseAddress! + startA, y.baseAddress! + startB, n) }
+        }
+        // The entries of `a` from i that end within the common bytes.
+        var lo = i, hi = a.count
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if Int(a.keyStarts[mid]) - startA <= common { lo = mid } else { hi = mid - 1 }
+        }
+        return lo - i
+    }
+
     /// The whole encoded entry `i` of a leaf (Map: key and value; Set/List: element).
     func entryBytes(_ i: Int) -> ArraySlice<UInt8> { bytes[Int(keyStarts[i])..<Int(keyStarts[i + 1])] }
 

@@ -46,6 +46,12 @@ struct TreeCursor {
         }
     }
 
+    /// Moves past `n` ≥ 1 entries of the current node (at most those left in it).
+    mutating func advance(within n: Int) {
+        path[path.count - 1].index += n - 1
+        advance()
+    }
+
     /// Moves to the next leaf entry (descending), or to the end.
     mutating func next() throws {
         advance()

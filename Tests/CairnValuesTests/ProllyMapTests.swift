@@ -205,3 +205,20 @@ extension Array {
         #expect(try ProllyList.build((0..<8000).map { Value.int(Int64($0)) }, store: store).root.height >= 2)
     }
 }
+
+@Suite struct ByteHelperTests {
+    /// The word-at-a-time common prefix agrees with a byte-by-byte count, wherever the first
+    /// difference falls (inside a word, on its edge, in the tail, nowhere).
+    @Test func commonPrefixLengthMatchesNaive() {
+        var rng = SplitMix(seed: 77)
+        for _ in 0..<2_000 {
+            let n = Int.random(in: 0..<70, using: &rng)
+            let a = (0..<n).map { _ in UInt8.random(in: 0...3, using: &rng) }
+            var b = a
+            if n > 0 && Bool.random(using: &rng) { b[Int.random(in: 0..<n, using: &rng)] ^= 0x10 }
+            let naive = zip(a, b).prefix { $0 == $1 }.count
+            let fast = a.withUnsafeBytes { x in b.withUnsafeBytes { y in commonPrefixLength(x.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, y.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, n) } }
+            #expect(fast == naive)
+        }
+    }
+}

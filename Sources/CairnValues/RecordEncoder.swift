@@ -51,19 +51,41 @@ public struct RecordEncoder: Sendable {
 
     /// The encoding of a cell as a key.
     public static func encodeKey(_ cell: Cell, record: UnsafeRawBufferPointer, store: NodeStore) throws -> [UInt8] {
-        var w = ByteWriter(capacity: 24)
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        try encodeKey(cell, record: record, store: store, appendingTo: &out)
+        return out
+    }
+
+    /// Appends the encoding of a cell as a key to `out` (a buffer the caller reuses).
+    public static func encodeKey(_ cell: Cell, record: UnsafeRawBufferPointer, store: NodeStore,
+                                 appendingTo out: inout [UInt8]) throws {
         var refs: [Hash] = []
-        try write(cell, record: record, to: &w, refs: &refs, store: store)
-        return w.bytes
+        try Self.writing(into: &out) { w in try write(cell, record: record, to: &w, refs: &refs, store: store) }
     }
 
     /// Like ``encode(_:store:refs:)`` for typed cells, `nil` marking a missing field.
     public func encode(cells: [Cell?], record: UnsafeRawBufferPointer, store: NodeStore, refs: inout [Hash]) throws -> [UInt8] {
-        if let small = try smallRow(present: cells.reduce(0) { $0 + ($1 == nil ? 0 : 1) }, refs: &refs, write: { i, w, refs in
-            guard let c = cells[i] else { return false }
-            try Self.write(c, record: record, to: &w, refs: &refs, store: store)
-            return true
-        }) { return small }
+        var out: [UInt8] = []
+        out.reserveCapacity(128)
+        try encode(cells: cells, record: record, store: store, refs: &refs, appendingTo: &out)
+        return out
+    }
+
+    /// Appends the row's encoding to `out` (a buffer the caller reuses, so a row costs no
+    /// allocation).
+    public func encode(cells: [Cell?], record: UnsafeRawBufferPointer, store: NodeStore, refs: inout [Hash],
+                       appendingTo out: inout [UInt8]) throws {
+        var present = 0
+        for c in cells where c != nil { present += 1 }
+        let small = try Self.writing(into: &out) { w in
+            try smallRow(present: present, into: &w, refs: &refs) { i, w, refs in
+                guard let c = cells[i] else { return false }
+                try Self.write(c, record: record, to: &w, refs: &refs, store: store)
+                return true
+            }
+        }
+        if small { return }
         let values: [Value?] = cells.map { c in
             switch c {
             case nil: return nil
@@ -72,15 +94,24 @@ public struct RecordEncoder: Sendable {
             case .text(let r)?: return .string(String(decoding: UnsafeRawBufferPointer(rebasing: record[r]), as: UTF8.self))
             }
         }
-        return try encode(values, store: store, refs: &refs)
+        out += try encode(values, store: store, refs: &refs)
     }
 
-    /// The row as an inline map leaf when its entries total under 512 bytes (the boundary rule
-    /// never splits there); nil, with `refs` as it was, when it is larger. `write` appends
-    /// column `i`'s value and says whether the row has one.
-    private func smallRow(present: Int, refs: inout [Hash],
-                          write: (Int, inout ByteWriter, inout [Hash]) throws -> Bool) throws -> [UInt8]? {
-        var w = ByteWriter(capacity: 128)
+    /// Runs `body` with a writer over `out`'s storage (moved in and back, not copied).
+    private static func writing<T>(into out: inout [UInt8], _ body: (inout ByteWriter) throws -> T) rethrows -> T {
+        var w = ByteWriter()
+        swap(&w.bytes, &out)
+        defer { swap(&w.bytes, &out) }
+        return try body(&w)
+    }
+
+    /// Appends the row as an inline map leaf when its entries total under 512 bytes (the
+    /// boundary rule never splits there) and returns true; when it is larger, leaves `w` and
+    /// `refs` as they were and returns false. `write` appends column `i`'s value and says
+    /// whether the row has one.
+    private func smallRow(present: Int, into w: inout ByteWriter, refs: inout [Hash],
+                          write: (Int, inout ByteWriter, inout [Hash]) throws -> Bool) throws -> Bool {
+        let start = w.bytes.count
         w.byte(Tag.mapLeaf.rawValue)
         w.varint(UInt64(present))
         let mark = refs.count
@@ -91,9 +122,10 @@ public struct RecordEncoder: Sendable {
                 if try !write(i, &w, &refs) { w.bytes.removeSubrange(nameStart...) }
             }
         }
-        if w.bytes.count - 1 - ByteWriter.varintSize(UInt64(present)) < Boundary.minSize { return w.bytes }
+        if w.bytes.count - start - 1 - ByteWriter.varintSize(UInt64(present)) < Boundary.minSize { return true }
+        w.bytes.removeSubrange(start...)
         refs.removeSubrange(mark...)
-        return nil
+        return false
     }
 
     /// The encoding of a key.
@@ -104,11 +136,12 @@ public struct RecordEncoder: Sendable {
     /// The encoded map of one row, `nil` marking a missing field. Rows under 512 bytes, nearly
     /// all of them, become inline leaves directly; a larger row goes through the tree builder.
     public func encode(_ values: [Value?], store: NodeStore, refs: inout [Hash]) throws -> [UInt8] {
-        if let small = try smallRow(present: values.reduce(0) { $0 + ($1 == nil ? 0 : 1) }, refs: &refs, write: { i, w, refs in
+        var w = ByteWriter(capacity: 128)
+        if try smallRow(present: values.reduce(0) { $0 + ($1 == nil ? 0 : 1) }, into: &w, refs: &refs, write: { i, w, refs in
             guard let v = values[i] else { return false }
             try w.value(v, refs: &refs, store: store)
             return true
-        }) { return small }
+        }) { return w.bytes }
         // Too large for the fast path: build it as any map.
         var entries: [(Value, Value)] = []
         for i in order { if let v = values[i] { entries.append((.string(columns[i]), v)) } }

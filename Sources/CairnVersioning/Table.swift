@@ -145,10 +145,11 @@ extension Repository {
         let order: (([UInt8], [UInt8]) -> Int)? = composite ? { EncodedOrder.compareTuples($0, $1) } : nil
         let builder = UnsortedMapBuilder(store: store, directory: tempDirectory, duplicates: .refuse, compare: order)
         var lines: [Int32] = []
-        var refs: [Hash] = []
         let tableMap: ProllyMap
         let nullBytes = nullText.map { Array($0.utf8) }
         var record = CSVRecord()
+        // Reused for every row: encoding a row allocates nothing.
+        var keyBytes: [UInt8] = [], valueBytes: [UInt8] = [], rowRefs: [Hash] = []
         var cells: [RecordEncoder.Cell?] = Array(repeating: nil, count: columns.count)
         do {
             while let line = try csv.next(into: &record) {
@@ -156,7 +157,7 @@ extension Repository {
                 guard record.count == columns.count else {
                     throw ImportError("line \(line): \(record.count) fields, the header has \(columns.count)")
                 }
-                let (keyBytes, value): ([UInt8], [UInt8]) = try record.bytes.withUnsafeBytes { raw in
+                try record.bytes.withUnsafeBytes { raw in
                     for i in 0..<record.count {
                         let range = record.range(i)
                         let f = UnsafeRawBufferPointer(rebasing: raw[range])
@@ -169,16 +170,19 @@ extension Repository {
                             cells[i] = cell
                         }
                     }
-                    var keyBytes: [UInt8] = []
+                    keyBytes.removeAll(keepingCapacity: true)
                     for (n, i) in keyIndexes.enumerated() {
                         guard let keyCell = cells[i] else { throw ImportError("line \(line): the key column '\(key[n])' is empty") }
-                        let part = try RecordEncoder.encodeKey(keyCell, record: raw, store: store)
-                        if keyIndexes.count == 1 { keyBytes = part } else { keyBytes += part }
+                        try RecordEncoder.encodeKey(keyCell, record: raw, store: store, appendingTo: &keyBytes)
                     }
-                    return (keyBytes, try encoder.encode(cells: cells, record: raw, store: store, refs: &refs))
+                    valueBytes.removeAll(keepingCapacity: true)
+                    try encoder.encode(cells: cells, record: raw, store: store, refs: &rowRefs, appendingTo: &valueBytes)
                 }
                 lines.append(Int32(truncatingIfNeeded: line))  // before append: a duplicate is reported by it
-                try builder.append(key: keyBytes, value: value)
+                try keyBytes.withUnsafeBytes { k in
+                    try valueBytes.withUnsafeBytes { v in try builder.append(key: k, value: v, refs: rowRefs) }
+                }
+                rowRefs.removeAll(keepingCapacity: true)
             }
             if composite {
                 let nested = NestedMapBuilder(store: store, depth: key.count)

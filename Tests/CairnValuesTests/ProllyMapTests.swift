@@ -222,3 +222,35 @@ extension Array {
         }
     }
 }
+
+@Suite struct BoundaryTests {
+    /// The shortcut in `splits` decides exactly as the full rule, on random items and on hash
+    /// fractions placed right at the threshold.
+    @Test func shortcutDecidesAsTheFullRule() {
+        var rng = SplitMix(seed: 2024)
+        for _ in 0..<300_000 {
+            let s0 = Int.random(in: 0..<17_000, using: &rng)
+            let a = Int.random(in: 1..<600, using: &rng)
+            let h = UInt32.random(in: 0...UInt32.max, using: &rng)
+            #expect(Boundary.splits(sizeBefore: s0, itemSize: a, keyHash: h) == Boundary.splitsExactly(sizeBefore: s0, itemSize: a, keyHash: h))
+        }
+        for s0 in stride(from: 400, to: 16_500, by: 37) {
+            for a in [1, 7, 40, 300] {
+                let x0 = Double(s0) / Boundary.lambda, x1 = Double(s0 + a) / Boundary.lambda
+                let p = 1 - Boundary.expNeg(x1 * x1 * x1 * x1 - x0 * x0 * x0 * x0)
+                let center = UInt32(clamping: Int64((p * 4_294_967_295.0).rounded()))
+                for delta in -3...3 {
+                    let h = UInt32(clamping: Int64(center) + Int64(delta))
+                    #expect(Boundary.splits(sizeBefore: s0, itemSize: a, keyHash: h) == Boundary.splitsExactly(sizeBefore: s0, itemSize: a, keyHash: h))
+                }
+            }
+        }
+    }
+
+    /// The format pinned: this map's root hash changes only with a new format version.
+    @Test func rootHashIsPinned() throws {
+        let store = memoryNodeStore()
+        let map = try ProllyMap.build(sorted: (0..<20_000).map(row), store: store)
+        #expect(map.hash.description == "pcgdc0qneblf57mvftkrnt4em3ekb86d")
+    }
+}

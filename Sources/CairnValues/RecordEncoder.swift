@@ -7,6 +7,10 @@ public struct RecordEncoder: Sendable {
     private let order: [Int]
     private let encodedNames: [[UInt8]]
 
+    /// The encoded names back to back, in the map's key order, and where each one is.
+    private let namesInOrder: [UInt8]
+    private let nameSpans: [(column: Int, start: Int, end: Int)]
+
     public init(columns: [String]) {
         self.columns = columns
         let names: [[UInt8]] = columns.map { c in
@@ -17,6 +21,13 @@ public struct RecordEncoder: Sendable {
         }
         encodedNames = names
         order = columns.indices.sorted { KeyOrder.compare(names[$0], names[$1]) < 0 }
+        var flat: [UInt8] = [], spans: [(column: Int, start: Int, end: Int)] = []
+        for i in order {
+            spans.append((i, flat.count, flat.count + names[i].count))
+            flat += names[i]
+        }
+        namesInOrder = flat
+        nameSpans = spans
     }
 
     /// A CSV cell already typed. Text stays where it is, as a range of the record's bytes, so
@@ -78,14 +89,27 @@ public struct RecordEncoder: Sendable {
                        appendingTo out: inout [UInt8]) throws {
         var present = 0
         for c in cells where c != nil { present += 1 }
-        let small = try Self.writing(into: &out) { w in
-            try smallRow(present: present, into: &w, refs: &refs) { i, w, refs in
-                guard let c = cells[i] else { return false }
-                try Self.write(c, record: record, to: &w, refs: &refs, store: store)
-                return true
+        // The common case written out without closures: names from one buffer, cells in place.
+        let start = out.count, mark = refs.count
+        let small: Bool = try {
+            var w = ByteWriter()
+            swap(&w.bytes, &out)
+            defer { swap(&w.bytes, &out) }
+            w.byte(Tag.mapLeaf.rawValue)
+            w.varint(UInt64(present))
+            try namesInOrder.withUnsafeBytes { names in
+                for span in nameSpans {
+                    guard let c = cells[span.column] else { continue }
+                    w.append(UnsafeRawBufferPointer(rebasing: names[span.start..<span.end]))
+                    try Self.write(c, record: record, to: &w, refs: &refs, store: store)
+                }
             }
-        }
+            if w.bytes.count - start - 1 - ByteWriter.varintSize(UInt64(present)) < Boundary.minSize { return true }
+            w.bytes.removeSubrange(start...)
+            return false
+        }()
         if small { return }
+        refs.removeSubrange(mark...)
         let values: [Value?] = cells.map { c in
             switch c {
             case nil: return nil

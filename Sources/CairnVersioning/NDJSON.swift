@@ -7,7 +7,7 @@ extension Repository {
         try Self.validateTableName(name)
         let file = try FileReader(path: path)
         var lineNumber = 0
-        var lines: [Int32] = []
+        var lines = LineIndex()
         let builder = UnsortedMapBuilder(store: store, directory: tempDirectory, duplicates: .refuse)
         var pending: [UInt8] = []
         var finished = false
@@ -37,7 +37,7 @@ extension Repository {
             guard case .map(let object) = value else { throw ImportError("line \(lineNumber): expected a JSON object") }
             guard let k = try object.get(.string(key)) else { throw ImportError("line \(lineNumber): no key field '\(key)'") }
             let (bytes, refs) = try value.encodedWithRefs(store: store)
-            lines.append(Int32(truncatingIfNeeded: lineNumber))
+            lines.append(line: lineNumber)
             try builder.append(key: try k.encoded(store: store), value: bytes, refs: refs)
         }
         tableMap = try builder.finish()

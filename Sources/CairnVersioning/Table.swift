@@ -144,7 +144,7 @@ extension Repository {
         let encoder = RecordEncoder(columns: columns)
         let order: (([UInt8], [UInt8]) -> Int)? = composite ? { EncodedOrder.compareTuples($0, $1) } : nil
         let builder = UnsortedMapBuilder(store: store, directory: tempDirectory, duplicates: .refuse, compare: order)
-        var lines: [Int32] = []
+        var lines = LineIndex()
         let tableMap: ProllyMap
         let nullBytes = nullText.map { Array($0.utf8) }
         var record = CSVRecord()
@@ -178,7 +178,7 @@ extension Repository {
                     valueBytes.removeAll(keepingCapacity: true)
                     try encoder.encode(cells: cells, record: raw, store: store, refs: &rowRefs, appendingTo: &valueBytes)
                 }
-                lines.append(Int32(truncatingIfNeeded: line))  // before append: a duplicate is reported by it
+                lines.append(line: line)  // before append: a duplicate is reported by it
                 try keyBytes.withUnsafeBytes { k in
                     try valueBytes.withUnsafeBytes { v in try builder.append(key: k, value: v, refs: rowRefs) }
                 }

@@ -93,42 +93,60 @@ func storeBench(csv: String, work: String) throws {
     try durabilityStudy(work: work)
 }
 
-/// zstd levels, and a trained dictionary against plain zstd, on a sample of the chunks.
-func compressionStudy(_ pieces: [[UInt8]]) {
+/// zstd levels, and a trained dictionary against plain zstd, on a sample of the chunks:
+/// ratio, compression speed and decompression time per chunk. `name` prefixes the figures.
+func compressionStudy(_ pieces: [[UInt8]], name: String = "zstd") {
     let sample = Array(pieces.prefix(20_000))
+    let bound = ZSTD_compressBound(Chunk.maxSize)
+    var out = [UInt8](repeating: 0, count: bound)
+    var back = [UInt8](repeating: 0, count: Chunk.maxSize)
+    /// Compresses every piece with `compress`, then decompresses the frames with `decompress`.
+    func measure(_ label: String, _ pieces: [[UInt8]],
+                 compress: (UnsafeRawBufferPointer, UnsafeMutableRawPointer) -> Int,
+                 decompress: (UnsafeRawBufferPointer, UnsafeMutableRawPointer) -> Int) {
+        var frames: [[UInt8]] = []
+        frames.reserveCapacity(pieces.count)
+        let raw = pieces.reduce(0) { $0 + $1.count }
+        let t = seconds {
+            for p in pieces {
+                let n = p.withUnsafeBytes { src in out.withUnsafeMutableBytes { compress(src, $0.baseAddress!) } }
+                frames.append(Array(out[0..<n]))
+            }
+        }
+        let td = seconds {
+            for f in frames { _ = f.withUnsafeBytes { src in back.withUnsafeMutableBytes { decompress(src, $0.baseAddress!) } } }
+        }
+        figure("\(name)_\(label)_ratio", Double(raw) / Double(frames.reduce(0) { $0 + $1.count }), "x")
+        figure("\(name)_\(label)_mb_s", Double(raw) / 1e6 / t, "MB/s")
+        figure("\(name)_\(label)_decompress_us", td / Double(frames.count) * 1e6, "us")
+    }
+    let dctx = ZSTD_createDCtx()
+    defer { ZSTD_freeDCtx(dctx) }
     for level: Int32 in [-1, 1, 3, 6] {
         let cctx = ZSTD_createCCtx()
         defer { ZSTD_freeCCtx(cctx) }
-        var out = [UInt8](repeating: 0, count: ZSTD_compressBound(4096))
-        var total = 0
-        let t = seconds {
-            for p in sample {
-                total += p.withUnsafeBytes { src in ZSTD_compressCCtx(cctx, &out, out.count, src.baseAddress, src.count, level) }
-            }
-        }
-        figure("zstd_l\(level)_ratio", Double(sample.count * 4096) / Double(total), "x")
-        figure("zstd_l\(level)_mb_s", Double(sample.count * 4096) / 1e6 / t, "MB/s")
+        measure("l\(level)", sample,
+                compress: { src, dst in ZSTD_compressCCtx(cctx, dst, bound, src.baseAddress, src.count, level) },
+                decompress: { src, dst in ZSTD_decompressDCtx(dctx, dst, Chunk.maxSize, src.baseAddress, src.count) })
     }
     // Train on every 10th chunk, test on the others.
     let training = stride(from: 0, to: sample.count, by: 10).map { sample[$0] }
+    let testing = sample.enumerated().filter { $0.offset % 10 != 0 }.map(\.element)
     let flat = training.flatMap { $0 }
     let sizes = training.map { $0.count }
     var dict = [UInt8](repeating: 0, count: 112_640)
     let dictSize = ZDICT_trainFromBuffer(&dict, dict.count, flat, sizes, UInt32(sizes.count))
-    guard ZDICT_isError(dictSize) == 0 else { print("# dictionary training failed"); return }
-    let cdict = ZSTD_createCDict(dict, dictSize, 3)
-    let cctx = ZSTD_createCCtx()
-    defer { ZSTD_freeCDict(cdict); ZSTD_freeCCtx(cctx) }
-    var out = [UInt8](repeating: 0, count: ZSTD_compressBound(4096))
-    var total = 0, n = 0
-    let t = seconds {
-        for (i, p) in sample.enumerated() where i % 10 != 0 {
-            total += p.withUnsafeBytes { src in ZSTD_compress_usingCDict(cctx, &out, out.count, src.baseAddress, src.count, cdict) }
-            n += 1
-        }
+    guard ZDICT_isError(dictSize) == 0 else { print("# \(name): dictionary training failed"); return }
+    let ddict = ZSTD_createDDict(dict, dictSize)
+    defer { ZSTD_freeDDict(ddict) }
+    for level: Int32 in [1, 3] {
+        let cdict = ZSTD_createCDict(dict, dictSize, level)
+        let cctx = ZSTD_createCCtx()
+        defer { ZSTD_freeCDict(cdict); ZSTD_freeCCtx(cctx) }
+        measure("dict_l\(level)", testing,
+                compress: { src, dst in ZSTD_compress_usingCDict(cctx, dst, bound, src.baseAddress, src.count, cdict) },
+                decompress: { src, dst in ZSTD_decompress_usingDDict(dctx, dst, Chunk.maxSize, src.baseAddress, src.count, ddict) })
     }
-    figure("zstd_dict_l3_ratio", Double(n * 4096) / Double(total), "x")
-    figure("zstd_dict_l3_mb_s", Double(n * 4096) / 1e6 / t, "MB/s")
 }
 
 /// Small commits (a chunk and a ref move each) under synchronous NORMAL and FULL.
@@ -303,6 +321,10 @@ func treeBench(csv: String, work: String) throws {
     figure("tree_leaf_min_b", Double(shape.leafSizes.dropLast().min() ?? 0), "B")
     figure("tree_leaf_max_b", Double(shape.leafSizes.max() ?? 0), "B")
     figure("tree_internal_nodes", Double(shape.internalSizes.count), "nodes")
+    // zstd and a trained dictionary on the tree's own nodes, the chunks a store really holds.
+    var nodeHashes: [Hash] = []
+    try chunks.forEachHash { nodeHashes.append($0) }
+    compressionStudy(try chunks.getMany(nodeHashes).values.map(\.data), name: "node_zstd")
     if ProcessInfo.processInfo.environment["CAIRN_BENCH_SORTED_ONLY"] != nil {
         return
     }

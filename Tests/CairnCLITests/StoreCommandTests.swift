@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import CairnStore
 
 /// `init`, `stats`, `-C`, store discovery and the exit-code contract of CLI.md.
 @Suite struct StoreCommandTests {
@@ -102,5 +103,33 @@ import Testing
         let r = try ws.cli.run("stats")
         #expect(r.code == 3)
         expectOneErrorLine(r)
+    }
+
+    /// A chunk whose bytes rotted on disk: the commands that read it exit 3 with one line
+    /// naming the chunk, never print wrong data, and the rest of the store still answers.
+    @Test func aRottenChunkExits3AndNamesIt() throws {
+        let ws = Workspace()
+        try ws.cli.run("init")
+        var csv = "id,v\n"
+        for i in 0..<3000 { csv += "k\(i),value-\(i)\n" }
+        try ws.write("p.csv", csv)
+        try ws.cli.run("import", "p.csv", "--table", "p")
+        try ws.cli.run("set", "/note", "\"fine\"")
+        #expect(try ws.cli.run("commit", "-m", "c").code == 0)
+        // Replace the largest chunk (a leaf of /p) by raw bytes of the same size.
+        let conn = try SQLiteConnection(path: ws.path + "/.cairn/store.db", create: false)
+        try conn.execute("""
+            UPDATE chunks SET codec = 0, data = randomblob(size)
+            WHERE id = (SELECT id FROM chunks ORDER BY size DESC LIMIT 1)
+            """)
+        conn.close()
+        for args in [["export", "/p"], ["show", "/p"]] {
+            let r = try ws.cli.run(args)
+            #expect(r.code == 3, "\(args): exit \(r.code)")
+            expectOneErrorLine(r)
+            #expect(r.stderr.contains("corrupt chunk "), "stderr: \(r.stderr)")
+        }
+        #expect(try ws.cli.run("show", "/note").stdout == "\"fine\"\n")
+        #expect(try ws.cli.run("log", "--oneline").code == 0)
     }
 }

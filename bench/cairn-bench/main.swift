@@ -75,6 +75,21 @@ func storeBench(csv: String, work: String) throws {
     }
     precondition(got == count)
     figure("store_get_chunks_s", Double(count) / getTime, "chunks/s")
+    // The same, one `get` a call, from two threads at once (as a server answers two clients).
+    hashes.shuffle(using: &rng)
+    let shared = hashes
+    let found = UnsafeMutableBufferPointer<Int>.allocate(capacity: 2)
+    defer { found.deallocate() }
+    nonisolated(unsafe) let counts = found
+    let twoTime = seconds {
+        DispatchQueue.concurrentPerform(iterations: 2) { w in
+            var n = 0
+            for i in stride(from: w, to: shared.count, by: 2) where (try? reader.get(shared[i])) != nil { n += 1 }
+            counts[w] = n
+        }
+    }
+    precondition(counts[0] + counts[1] == count)
+    figure("store_get_2threads_chunks_s", Double(count) / twoTime, "chunks/s")
     hashes.shuffle(using: &rng)
     got = 0
     let manyTime = try seconds {

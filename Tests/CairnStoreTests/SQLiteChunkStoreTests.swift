@@ -136,6 +136,39 @@ func hex(_ bytes: [UInt8]) -> String {
         #expect(try reopened.getMany(Array(chunks.prefix(100).map(\.hash))).count == 100)
     }
 
+    /// `get` from several threads at once, beside a writer: every read is whole and verified,
+    /// and a chunk written by one thread is readable by the others once its put returns.
+    @Test func getFromSeveralThreadsBesideAWriter() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("store.db")
+        var rng = SplitMix(seed: 21)
+        let first = (0..<400).map { i in Chunk(compressibleBytes(300 + i * 7, &rng)) }
+        let later = (0..<400).map { i in Chunk(compressibleBytes(500 + i * 5, &rng)) }
+        let store = try SQLiteChunkStore.create(at: path)
+        defer { store.close() }
+        try store.put(first.map { ChunkWrite($0) })
+        let wrong = UnsafeMutableBufferPointer<Int>.allocate(capacity: 4)
+        wrong.initialize(repeating: 0)
+        defer { wrong.deallocate() }
+        nonisolated(unsafe) let failures = wrong
+        DispatchQueue.concurrentPerform(iterations: 4) { w in
+            if w == 0 {
+                for i in stride(from: 0, to: later.count, by: 50) {
+                    do { try store.put(later[i..<(i + 50)].map { ChunkWrite($0) }) } catch { failures[0] += 1 }
+                }
+                return
+            }
+            for round in 0..<3 {
+                for i in 0..<first.count {
+                    let c = first[(i * (w * 7 + round * 3 + 1)) % first.count]
+                    if (try? store.get(c.hash)) != c { failures[w] += 1 }
+                }
+            }
+        }
+        #expect(Array(failures) == [0, 0, 0, 0])
+        for c in later { #expect(try store.get(c.hash) == c) }
+    }
+
     @Test func undecodableStoredChunks() throws {
         let dir = TemporaryDirectory()
         let path = dir.file("store.db")

@@ -47,11 +47,22 @@ extension Repository {
     /// How many key levels each top-level name has (its schema's key columns; 1 otherwise),
     /// from either root.
     public func keyDepths(_ roots: ProllyMap...) -> (String) -> Int {
+        let tables = tableKeyDepths(roots)
+        return { name in tables(name) ?? 1 }
+    }
+
+    /// The key levels of each top-level name that is a table (it has a schema) in either
+    /// root, the first root's schema first; nil for any other name.
+    public func tableKeyDepths(_ roots: ProllyMap...) -> (String) -> Int? {
+        tableKeyDepths(roots)
+    }
+
+    private func tableKeyDepths(_ roots: [ProllyMap]) -> (String) -> Int? {
         { name in
             for r in roots {
-                if let s = try? self.schema(of: name, in: r), s.key.count > 1 { return s.key.count }
+                if let s = try? self.schema(of: name, in: r) { return max(1, s.key.count) }
             }
-            return 1
+            return nil
         }
     }
 }

@@ -79,19 +79,27 @@ public enum RootDiff {
     }
 
     /// Per top-level name, what changed from `a` to `b`: rows added, removed and modified for
-    /// a table (a Map; rows sit `keyDepth` levels down), or 1 in the one that applies for any
-    /// other value.
-    public static func stat(_ a: ProllyMap, _ b: ProllyMap, keyDepth: (String) -> Int = { _ in 1 }) throws
+    /// a table (rows sit `tableKeyDepth` levels down), or 1 in the one that applies for any
+    /// other value, a JSON document included. `tableKeyDepth` is nil for a name that is not a
+    /// table in either root.
+    public static func stat(_ a: ProllyMap, _ b: ProllyMap, tableKeyDepth: (String) -> Int?) throws
         -> [(name: String, counts: ChangeCounts)] {
         var out: [(name: String, counts: ChangeCounts)] = []
         try a.diff(to: b) { d in
             let name = try segment(d.key)
             if name.hasPrefix(".") { return true }
             var c = ChangeCounts()
-            let depth = keyDepth(name)
             switch (d.old, d.new) {
             case (.map, _), (_, .map):
-                try countRows(d.old, d.new, levels: depth, &c)
+                if let depth = tableKeyDepth(name) {
+                    try countRows(d.old, d.new, levels: depth, &c)
+                } else if d.old == nil {
+                    c.added = 1
+                } else if d.new == nil {
+                    c.removed = 1
+                } else {
+                    c.modified = 1
+                }
             case (nil, _): c.added = 1
             case (_, nil): c.removed = 1
             default: c.modified = 1

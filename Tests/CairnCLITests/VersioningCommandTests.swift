@@ -220,6 +220,52 @@ import Testing
         expectError(try ws.cli.run("import", "d.csv", "--table", "d", "--key", "a,zz"), code: 2, contains: "not in the header")
     }
 
+    /// `status` and `diff --stat` count rows for a table, and 1 in the one that applies for any
+    /// other value: a JSON document (even one that is a Map), a Map made with `set`, a scalar.
+    @Test func statusCountsRowsOfTablesAndOneForOtherValues() throws {
+        let ws = try store()
+        func changes() throws -> [String: [String: Int]] {
+            let doc = try JSONSerialization.jsonObject(with: Data(ws.cli.run("status", "--json").stdout.utf8)) as! [String: Any]
+            return doc["changes"] as! [String: [String: Int]]
+        }
+        try ws.write("p.csv", "id,v\nk1,1\nk2,2\n")
+        try ws.write("r.ndjson", "{\"id\":\"a\",\"x\":1}\n{\"id\":\"b\",\"x\":2}\n{\"id\":\"c\",\"x\":3}\n")
+        try ws.write("d.json", #"{"title":"T","n":1,"tags":["a","b"]}"#)
+        try ws.cli.run("import", "p.csv", "--table", "p")
+        try ws.cli.run("import", "r.ndjson", "--table", "r", "--key", "id")
+        try ws.cli.run("import", "d.json", "--table", "doc")
+        try ws.cli.run("set", "/m", #"{"a":1,"b":2}"#)
+        try ws.cli.run("set", "/n", "5")
+        #expect(try changes() == [
+            "p": ["added": 2, "removed": 0, "modified": 0],
+            "r": ["added": 3, "removed": 0, "modified": 0],
+            "doc": ["added": 1, "removed": 0, "modified": 0],
+            "m": ["added": 1, "removed": 0, "modified": 0],
+            "n": ["added": 1, "removed": 0, "modified": 0],
+        ])
+        try ws.cli.run("commit", "-m", "base")
+        try ws.write("p.csv", "id,v\nk1,9\nk3,3\n")
+        try ws.write("d.json", #"{"title":"T2","n":2,"tags":["a","b"]}"#)
+        try ws.cli.run("import", "p.csv", "--table", "p")
+        try ws.cli.run("import", "d.json", "--table", "doc")
+        try ws.cli.run("set", "/m/a", "3")
+        try ws.cli.run("rm", "/n")
+        try ws.cli.run("rm", "/r/b")
+        #expect(try changes() == [
+            "p": ["added": 1, "removed": 1, "modified": 1],
+            "r": ["added": 0, "removed": 1, "modified": 0],
+            "doc": ["added": 0, "removed": 0, "modified": 1],
+            "m": ["added": 0, "removed": 0, "modified": 1],
+            "n": ["added": 0, "removed": 1, "modified": 0],
+        ])
+        let stat = try ws.cli.run("diff", "--stat").stdout
+        #expect(stat.contains("doc | +0 -0 ~1"), "\(stat)")
+        #expect(stat.contains("p | +1 -1 ~1"), "\(stat)")
+        #expect(stat.contains("total: 1 added, 3 removed, 3 modified"), "\(stat)")
+        // The line-by-line diff still goes into the document, field by field.
+        #expect(try ws.cli.run("diff").stdout.contains("~ /doc/title: \"T\" -> \"T2\""))
+    }
+
     @Test func statsPerTable() throws {
         let ws = try store()
         var csv = "id,v\n"

@@ -44,7 +44,7 @@ struct DiffCommand: ParsableCommand {
         var changed = false
         if stat {
             var totals = ChangeCounts()
-            for (name, c) in try RootDiff.stat(from, to, keyDepth: repo.keyDepths(from, to)) where path.segments.isEmpty || path.segments[0] == name {
+            for (name, c) in try RootDiff.stat(from, to, tableKeyDepth: repo.tableKeyDepths(from, to)) where path.segments.isEmpty || path.segments[0] == name {
                 changed = true
                 totals.added += c.added; totals.removed += c.removed; totals.modified += c.modified
                 if json {
@@ -93,7 +93,7 @@ struct Status: ParsableCommand {
         let head = try repo.head()
         let from = try head.map { try repo.root(of: $0) } ?? ProllyMap.empty(store: repo.store)
         let working = try repo.workingRoot()
-        let changes = try RootDiff.stat(from, working, keyDepth: repo.keyDepths(from, working))
+        let changes = try RootDiff.stat(from, working, tableKeyDepth: repo.tableKeyDepths(from, working))
         if json {
             var ch = "{"
             for (i, (name, c)) in changes.enumerated() {

@@ -24,7 +24,8 @@ struct CLIRunner {
         try run(arguments, stdin: stdin, environment: environment)
     }
 
-    func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> CLIResult {
+    /// `stdoutFile` sends stdout to that file (such as `/dev/full`) instead of capturing it.
+    func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:], stdoutFile: String? = nil) throws -> CLIResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = arguments
@@ -33,7 +34,13 @@ struct CLIRunner {
         for (k, v) in environment { env[k] = v }
         process.environment = env
         let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
+        if let stdoutFile {
+            guard let handle = FileHandle(forWritingAtPath: stdoutFile) else { throw CocoaError(.fileNoSuchFile) }
+            process.standardOutput = handle
+            try? out.fileHandleForWriting.close()
+        } else {
+            process.standardOutput = out
+        }
         process.standardError = err
         process.standardInput = input
         try process.run()

@@ -129,7 +129,29 @@ import Testing
             expectOneErrorLine(r)
             #expect(r.stderr.contains("corrupt chunk "), "stderr: \(r.stderr)")
         }
+        // Export to a file is whole or nothing: the old file stays, no temporary is left.
+        try ws.write("out.csv", "old\n")
+        let r = try ws.cli.run("export", "/p", "-o", "out.csv")
+        #expect(r.code == 3)
+        #expect(try String(contentsOfFile: ws.path + "/out.csv", encoding: .utf8) == "old\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: ws.path).sorted() == [".cairn", "out.csv", "p.csv"])
         #expect(try ws.cli.run("show", "/note").stdout == "\"fine\"\n")
+        #expect(try ws.cli.run("log", "--oneline").code == 0)
+    }
+
+    /// Output that cannot be written (a full disk) is a failure, not a silent exit 0.
+    @Test func stdoutThatCannotBeWrittenExits1() throws {
+        guard FileManager.default.fileExists(atPath: "/dev/full") else { return }
+        let ws = Workspace()
+        try ws.cli.run("init")
+        try ws.write("p.csv", "id,v\nk1,1\nk2,2\n")
+        try ws.cli.run("import", "p.csv", "--table", "p")
+        try ws.cli.run("commit", "-m", "c")
+        for args in [["log"], ["log", "--json"], ["export", "/p"], ["status"], ["stats", "--json"], ["show", "/p"]] {
+            let r = try ws.cli.run(args, stdoutFile: "/dev/full")
+            #expect(r.code == 1, "\(args): exit \(r.code)")
+            #expect(r.stderr == "error: cannot write to standard output: No space left on device\n", "\(args): \(r.stderr)")
+        }
         #expect(try ws.cli.run("log", "--oneline").code == 0)
     }
 }

@@ -32,6 +32,7 @@ struct Cairn: ParsableCommand {
         do {
             var runnable = command
             try runnable.run()
+            try StandardOutput.check()
         } catch {
             exit(withError: error)
         }

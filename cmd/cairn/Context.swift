@@ -1,7 +1,7 @@
 import ArgumentParser
 import CairnVersioning
 #if canImport(Glibc)
-import Glibc
+@preconcurrency import Glibc
 #endif
 
 /// The repository a command runs against, found from the working directory.
@@ -101,12 +101,32 @@ struct Output {
 
     mutating func flush() {
         var off = 0
-        while off < buffer.count {
+        while off < buffer.count && StandardOutput.failure == 0 {
             let n = buffer[off...].withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            off += n
+            if n > 0 {
+                off += n
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                StandardOutput.failure = n < 0 ? errno : EIO
+            }
         }
         buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Whether everything a command printed reached stdout (a full disk, a closed file), so a
+/// command whose output was lost does not exit 0.
+enum StandardOutput {
+    /// errno of the first write to stdout that failed, through `Output` or stdio.
+    nonisolated(unsafe) static var failure: Int32 = 0
+
+    /// Flushes stdio, and throws when any write to stdout failed.
+    static func check() throws {
+        if fflush(stdout) != 0 || ferror(stdout) != 0, failure == 0 { failure = errno == 0 ? EIO : errno }
+        guard failure == 0 else {
+            throw CLIError.failed("cannot write to standard output: \(String(cString: strerror(failure)))")
+        }
     }
 }
 

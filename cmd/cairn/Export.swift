@@ -27,7 +27,7 @@ struct Export: ParsableCommand {
         // A composite key nests rows one Map level per key column; export flattens them.
         let keyLevels = max(1, schema?.key.count ?? 1)
         var sink = try Sink(path: output)
-        defer { sink.close() }
+        defer { sink.abandon() }
         switch fmt {
         case "json":
             var w = JSONWriter(pretty: true)
@@ -59,6 +59,7 @@ struct Export: ParsableCommand {
         default:
             throw CLIError.usage("unknown format '\(fmt)': use json, csv, ndjson or blob")
         }
+        try sink.finish()
     }
 
     /// Calls `body` with each row, `levels` Map levels down, in key order.
@@ -98,14 +99,16 @@ func csvField(_ s: String) -> String {
     return out + "\""
 }
 
-/// Where export writes: a file (written whole or not at all: to a temporary name, then
-/// renamed) or stdout.
+/// Where export writes: a file, written whole or not at all (to a temporary name beside it,
+/// renamed into place by `finish`, removed by `abandon`), or stdout.
 struct Sink {
-    private var out = Output()
     private let fd: Int32
     private let path: String?
     private let temp: String?
     private var buffer: [UInt8] = []
+    /// errno of the first write that failed; later writes are dropped.
+    private var failure: Int32 = 0
+    private var done = false
 
     init(path: String?) throws {
         self.path = path
@@ -127,19 +130,47 @@ struct Sink {
 
     private mutating func flush() {
         var off = 0
-        while off < buffer.count {
+        while off < buffer.count && failure == 0 {
             let n = buffer[off...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            off += n
+            if n > 0 {
+                off += n
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                failure = n < 0 ? errno : EIO
+            }
         }
         buffer.removeAll(keepingCapacity: true)
     }
 
-    mutating func close() {
+    /// Writes out what is buffered and, for a file, syncs it and renames it into place.
+    /// Throws when any write failed; the file is then removed and the target left as it was.
+    mutating func finish() throws {
         flush()
+        if failure == 0, temp != nil, fsync(fd) != 0 { failure = errno }
+        guard failure == 0 else {
+            let reason = String(cString: strerror(failure))
+            abandon()
+            throw CLIError.failed("cannot write \(path ?? "to standard output"): \(reason)")
+        }
+        done = true
         if let temp, let path {
             Glibc.close(fd)
-            rename(temp, path)
+            guard rename(temp, path) == 0 else {
+                let reason = String(cString: strerror(errno))
+                unlink(temp)
+                throw CLIError.failed("cannot write \(path): \(reason)")
+            }
+        }
+    }
+
+    /// Drops an unfinished file. Does nothing after `finish`, or for stdout.
+    mutating func abandon() {
+        guard !done else { return }
+        done = true
+        if let temp {
+            Glibc.close(fd)
+            unlink(temp)
         }
     }
 }

@@ -60,6 +60,21 @@ struct CLIRunner {
     }
 }
 
+extension CLIRunner {
+    /// Starts `cairn` without waiting for it, its output discarded: for tests that kill it.
+    func start(_ arguments: String...) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+}
+
 /// A temporary directory for one test, removed afterwards.
 final class Workspace {
     let path: String

@@ -100,19 +100,24 @@ struct Output {
     }
 
     mutating func flush() {
-        var off = 0
-        while off < buffer.count && StandardOutput.failure == 0 {
-            let n = buffer[off...].withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
-            if n > 0 {
-                off += n
-            } else if n < 0 && errno == EINTR {
-                continue
-            } else {
-                StandardOutput.failure = n < 0 ? errno : EIO
-            }
-        }
+        if StandardOutput.failure == 0 { StandardOutput.failure = writeAll(1, buffer) }
         buffer.removeAll(keepingCapacity: true)
     }
+}
+
+/// Writes all of `bytes` to `fd`, retrying short and interrupted writes. Returns 0, or the
+/// errno of the write that failed.
+func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32 {
+    var off = 0
+    while off < bytes.count {
+        let n = bytes[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if n > 0 {
+            off += n
+        } else if !(n < 0 && errno == EINTR) {
+            return n < 0 ? errno : EIO
+        }
+    }
+    return 0
 }
 
 /// Whether everything a command printed reached stdout (a full disk, a closed file), so a

@@ -129,17 +129,7 @@ struct Sink {
     }
 
     private mutating func flush() {
-        var off = 0
-        while off < buffer.count && failure == 0 {
-            let n = buffer[off...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n > 0 {
-                off += n
-            } else if n < 0 && errno == EINTR {
-                continue
-            } else {
-                failure = n < 0 ? errno : EIO
-            }
-        }
+        if failure == 0 { failure = writeAll(fd, buffer) }
         buffer.removeAll(keepingCapacity: true)
     }
 

@@ -190,6 +190,11 @@ import Testing
             (["tag", "a..b"], "invalid tag name"),
             (["checkout", "-b", "HEAD"], "invalid branch name"),
             (["init"], "already exists"),
+            // A file that opens but fails to read (EIO at offset 0): never a truncated import.
+            (["import", "/proc/self/mem", "--table", "m", "--format", "blob"], "cannot read"),
+            (["import", "/proc/self/mem", "--table", "m", "--format", "csv"], "cannot read"),
+            (["import", "/proc/self/mem", "--table", "m", "--format", "json"], "cannot read"),
+            (["import", "/proc/self/mem", "--table", "m", "--format", "ndjson", "--key", "id"], "cannot read"),
         ]
         for (args, text) in cases {
             expectError(try ws.cli.run(args), code: 2, contains: text)

@@ -47,8 +47,20 @@ struct Import: ParsableCommand {
         case "blob":
             try Repository.validateTableName(table)
             let reader = try FileReader(path: file)
-            let blob = try Blob.build(streaming: AnyIterator { let b = try? reader.read(); return b?.isEmpty == false ? b : nil }.lazy,
-                                      store: ctx.repo.store)
+            // A read error ends the pieces and is thrown after, so a failed read never
+            // imports a truncated Blob.
+            var readError: Error?
+            let pieces = AnyIterator<[UInt8]> {
+                do {
+                    let b = try reader.read()
+                    return b.isEmpty ? nil : b
+                } catch {
+                    readError = error
+                    return nil
+                }
+            }
+            let blob = try Blob.build(streaming: pieces.lazy, store: ctx.repo.store)
+            if let readError { throw readError }
             try ctx.repo.replaceTable(table, with: .blob(blob), schema: nil)
             print("imported \(blob.count) bytes into \(table)")
         default:

@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Each library module is one layer of docs/architecture.md and imports only the layers beneath it.
+// Each library module is one layer of ../shared/ARCHITECTURE.md and imports only the layers beneath it.
 let package = Package(
     name: "Cairn",
     platforms: [.macOS(.v14)],

@@ -1,5 +1,5 @@
-import CairnStore
 import CairnVersioning
+import Foundation
 import Testing
 
 /// The library as an app embeds it: a `Repository` over a chunk store, edited, committed,
@@ -40,6 +40,38 @@ import Testing
         #expect(changes == ["modify /settings/size", "remove /settings/theme"])
         let old = try ValuePath(parsing: "/settings/theme").resolve(in: .map(try repo.root(of: first)))
         #expect(old == .string("dark"))
+    }
+
+    /// The README's library example, on a SQLite store, then reopened as an app restarting.
+    @Test func theReadmeStoryOnDisk() throws {
+        let appSupportDir = NSTemporaryDirectory() + "cairn-app-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: appSupportDir) }
+        do {
+            let chunks = try StoreDirectory.create(in: appSupportDir)
+            defer { chunks.close() }
+            let repo = Repository(chunks: chunks)
+            try repo.edit(at: ValuePath(parsing: "/settings"),
+                          value: try JSON.parse(#"{"theme":"dark","size":12}"#, store: repo.store))
+            _ = try repo.commitWorkingSet(message: "first", author: "app")
+            try repo.edit(at: ValuePath(parsing: "/settings/size"), value: .int(14))
+            let second = try repo.commitWorkingSet(message: "second", author: "app")
+            #expect(try repo.log(from: second.hash).map(\.message) == ["second", "first"])
+            try repo.checkoutNewBranch("experiment", at: nil)
+            try repo.edit(at: ValuePath(parsing: "/settings/size"), value: .int(16))
+        }
+        let chunks = try StoreDirectory.open(in: appSupportDir)
+        defer { chunks.close() }
+        let repo = Repository(chunks: chunks)
+        #expect(try repo.currentBranch() == "experiment")
+        let old = try repo.root(of: repo.resolveCommit("HEAD~1"))
+        var changes: [String] = []
+        try RootDiff.diff(.map(old), .map(repo.workingRoot()), path: ValuePath(segments: [])) { change in
+            changes.append("\(change.op) \(change.path)")
+            return true
+        }
+        #expect(changes == ["modify /settings/size"])
+        #expect(try ValuePath(parsing: "/settings/size").resolve(in: .map(repo.workingRoot(branch: "main"))) == .int(14))
+        #expect(try ValuePath(parsing: "/settings/size").resolve(in: .map(repo.workingRoot())) == .int(16))
     }
 
     @Test func refusesBadNamesAndUnknownRevisions() throws {

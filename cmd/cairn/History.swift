@@ -76,7 +76,8 @@ final class GraphLanes {
         return row
     }
 
-    func continuation() -> String { String(repeating: "| ", count: max(lanes.count, 1)) }
+    /// The lines under a commit: a bar for each lane still open, blank under the last commit.
+    func continuation() -> String { lanes.isEmpty ? "  " : String(repeating: "| ", count: lanes.count) }
 }
 
 struct Show: ParsableCommand {

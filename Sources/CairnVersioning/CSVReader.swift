@@ -18,8 +18,12 @@ public final class FileReader {
     /// The file's size when opened (0 if unknown), and how much has been read: for progress.
     public let size: Int
     public private(set) var bytesRead = 0
+    private var dropsByteOrderMark: Bool
 
-    public init(path: String) throws {
+    /// Text formats drop a UTF-8 byte order mark at the start of the file, as spreadsheet
+    /// exports often begin with one; a Blob keeps every byte.
+    public init(path: String, text: Bool = false) throws {
+        dropsByteOrderMark = text
         fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw ImportError("cannot open \(path): \(String(cString: strerror(errno)))") }
         var st = stat()
@@ -42,7 +46,13 @@ public final class FileReader {
         let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
         guard n >= 0 else { throw ImportError("cannot read \(path): \(String(cString: strerror(errno)))") }
         buf.removeSubrange(n...)
+        if dropsByteOrderMark {
+            dropsByteOrderMark = false
+            if buf.starts(with: [0xEF, 0xBB, 0xBF]) { buf.removeFirst(3) }
+        }
         bytesRead += n
+        // Only a dropped mark was read: empty would mean the end, so read on.
+        if buf.isEmpty && n > 0 { return try read() }
         progress?(bytesRead, size)
         return buf
     }

@@ -5,7 +5,7 @@ extension Repository {
     @discardableResult
     public func importNDJSON(path: String, table name: String, key: String, tempDirectory: String) throws -> UInt64 {
         try Self.validateTableName(name)
-        let file = try FileReader(path: path)
+        let file = try FileReader(path: path, text: true)
         var lineNumber = 0
         var lines = LineIndex()
         let builder = UnsortedMapBuilder(store: store, directory: tempDirectory, duplicates: .refuse)

@@ -124,7 +124,7 @@ extension Repository {
                           null nullText: String? = nil, tempDirectory: String,
                           progress: ((Int, Int) -> Void)? = nil) throws -> ImportSummary {
         try Self.validateTableName(name)
-        let file = try FileReader(path: path)
+        let file = try FileReader(path: path, text: true)
         file.progress = progress
         var csv = CSVReader(refill: file.read)
         guard let header = try csv.next() else { throw ImportError("\(path) is empty: no header row") }

@@ -34,7 +34,7 @@ struct Import: ParsableCommand {
             bar?.finish()
             print("imported \(s.rows) rows into \(table) (\(s.columns.count) columns)")
         case "json":
-            let reader = try FileReader(path: file)
+            let reader = try FileReader(path: file, text: true)
             var parser = JSONParser(source: ByteSource(refill: reader.read), store: ctx.repo.store)
             let value = try parser.document()
             try Repository.validateTableName(table)

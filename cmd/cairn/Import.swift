@@ -32,7 +32,7 @@ struct Import: ParsableCommand {
             let s = try ctx.repo.importCSV(path: file, table: table, key: keys, infer: !noInfer, null: null,
                                            tempDirectory: try ctx.tempDirectory(), progress: bar?.update)
             bar?.finish()
-            print("imported \(s.rows) rows into \(table) (\(s.columns.count) columns)")
+            print("imported \(counted(Int(s.rows), "row")) into \(table) (\(counted(s.columns.count, "column")))")
         case "json":
             let reader = try FileReader(path: file, text: true)
             var parser = JSONParser(source: ByteSource(refill: reader.read), store: ctx.repo.store)
@@ -43,7 +43,7 @@ struct Import: ParsableCommand {
         case "ndjson":
             guard let keys, keys.count == 1 else { throw CLIError.usage("NDJSON import needs --key COL") }
             let n = try ctx.repo.importNDJSON(path: file, table: table, key: keys[0], tempDirectory: try ctx.tempDirectory())
-            print("imported \(n) rows into \(table)")
+            print("imported \(counted(Int(n), "row")) into \(table)")
         case "blob":
             try Repository.validateTableName(table)
             let reader = try FileReader(path: file)
@@ -95,3 +95,6 @@ struct CommitCommand: ParsableCommand {
         print(c.hash.description)
     }
 }
+
+/// "1 row", "2 rows".
+func counted(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }

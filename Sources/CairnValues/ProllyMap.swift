@@ -104,26 +104,53 @@ extension ProllyMap {
     }
 
     /// Builds a map from entries in any order (the last value of a repeated key wins).
+    /// Keys and values are encoded back to back into one buffer and sorted as spans of it, so
+    /// a small map (a JSON object, a row) costs a few allocations, not a few per entry.
     public static func build(_ entries: some Sequence<(Value, Value)>, store: NodeStore) throws -> ProllyMap {
-        var encoded: [(key: [UInt8], value: [UInt8], refs: [Hash])] = []
+        var w = ByteWriter()
+        var refs: [Hash] = []
+        var spans: [EntrySpan] = []
+        spans.reserveCapacity(entries.underestimatedCount)
         for (k, v) in entries {
-            var refs: [Hash] = []
-            var kw = ByteWriter(), vw = ByteWriter()
-            try kw.value(k, refs: &refs, store: store)
-            try vw.value(v, refs: &refs, store: store)
-            encoded.append((kw.bytes, vw.bytes, refs))
+            let k0 = w.bytes.count, r0 = refs.count
+            try w.value(k, refs: &refs, store: store)
+            let v0 = w.bytes.count
+            try w.value(v, refs: &refs, store: store)
+            spans.append(EntrySpan(key: k0, value: v0, end: w.bytes.count, refs: r0..<refs.count))
         }
-        // A stable sort keeps the last of equal keys last.
-        let sorted = encoded.enumerated().sorted {
-            let c = KeyOrder.compare($0.element.key, $1.element.key)
-            return c != 0 ? c < 0 : $0.offset < $1.offset
-        }.map(\.element)
-        if let small = smallLeaf(sorted) { return ProllyMap(store: store, root: small) }
-        let builder = MapBuilder(store: store)
-        for (i, e) in sorted.enumerated() where i + 1 == sorted.count || KeyOrder.compare(e.key, sorted[i + 1].key) != 0 {
-            try builder.appendEncoded(key: e.key, value: e.value, refs: e.refs)
+        return try w.bytes.withUnsafeBytes { buf in
+            func key(_ s: EntrySpan) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buf[s.key..<s.value]) }
+            // A stable sort keeps the last of equal keys last; then only that one is kept.
+            let sorted = spans.enumerated().sorted {
+                let c = KeyOrder.compare(key($0.element), key($1.element))
+                return c != 0 ? c < 0 : $0.offset < $1.offset
+            }
+            var kept: [EntrySpan] = []
+            kept.reserveCapacity(sorted.count)
+            for (i, e) in sorted.enumerated() where i + 1 == sorted.count || KeyOrder.compare(key(e.element), key(sorted[i + 1].element)) != 0 {
+                kept.append(e.element)
+            }
+            let size = kept.reduce(0) { $0 + $1.end - $1.key }
+            if size < Boundary.minSize {
+                // No boundary can fall below the minimum size: one leaf, inline.
+                var leaf = ByteWriter(capacity: size + 12)
+                leaf.byte(Format.version)
+                leaf.byte(Tag.mapLeaf.rawValue)
+                leaf.varint(UInt64(kept.count))
+                var leafRefs: [Hash] = []
+                for e in kept {
+                    leaf.append(UnsafeRawBufferPointer(rebasing: buf[e.key..<e.end]))
+                    leafRefs.append(contentsOf: refs[e.refs])
+                }
+                return ProllyMap(store: store, root: TreeRoot(inlineLeaf: leaf.bytes, count: UInt64(kept.count), refs: leafRefs))
+            }
+            let builder = MapBuilder(store: store)
+            for e in kept {
+                try builder.appendEncoded(key: key(e), value: UnsafeRawBufferPointer(rebasing: buf[e.value..<e.end]),
+                                          refs: Array(refs[e.refs]))
+            }
+            return try builder.finish()
         }
-        return try builder.finish()
     }
 
     /// Applies a batch of edits (`nil` removes the key). Only the nodes on the paths the edits
@@ -162,29 +189,6 @@ extension ProllyMap {
 
     public func setting(_ key: Value, to value: Value) throws -> ProllyMap { try editing([(key, value)]) }
     public func removing(_ key: Value) throws -> ProllyMap { try editing([(key, nil)]) }
-}
-
-/// A map whose entries total under 512 bytes is one leaf (the boundary rule never splits below
-/// 512 B), hence inline: encoded directly, without a builder. Nil when it is larger.
-func smallLeaf(_ sorted: [(key: [UInt8], value: [UInt8], refs: [Hash])]) -> TreeRoot? {
-    var size = 0
-    for e in sorted { size += e.key.count + e.value.count }
-    guard size < Boundary.minSize else { return nil }
-    var w = ByteWriter(capacity: size + 8)
-    w.byte(Format.version)
-    w.byte(Tag.mapLeaf.rawValue)
-    var count = 0
-    var refs: [Hash] = []
-    var body = ByteWriter(capacity: size)
-    for (i, e) in sorted.enumerated() where i + 1 == sorted.count || KeyOrder.compare(e.key, sorted[i + 1].key) != 0 {
-        body.append(e.key)
-        body.append(e.value)
-        refs.append(contentsOf: e.refs)
-        count += 1
-    }
-    w.varint(UInt64(count))
-    w.append(body.bytes)
-    return TreeRoot(inlineLeaf: w.bytes, count: UInt64(count), refs: refs)
 }
 
 /// Sorts edits by key; of equal keys the last given wins.
@@ -252,4 +256,13 @@ public final class MapBuilder {
     }
 
     public func finish() throws -> ProllyMap { ProllyMap(store: store, root: try builder.finish()) }
+}
+
+/// Where one entry sits in a buffer of encoded entries: key at `key..<value`, value at
+/// `value..<end`, and its chunk references in a side array.
+struct EntrySpan {
+    let key: Int
+    let value: Int
+    let end: Int
+    let refs: Range<Int>
 }

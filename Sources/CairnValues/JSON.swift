@@ -53,6 +53,8 @@ public struct JSONParser {
     var src: ByteSource
     let store: NodeStore
     var depth = 0
+    /// The bytes of the string being read, reused for every string.
+    private var scratch: [UInt8] = []
 
     public init(source: ByteSource, store: NodeStore) {
         src = source
@@ -184,24 +186,29 @@ public struct JSONParser {
     mutating func string() throws -> String {
         let start = src.offset
         src.pos += 1
-        var out: [UInt8] = []
+        scratch.removeAll(keepingCapacity: true)
+        var high: UInt8 = 0
         while true {
             guard let c = try src.next() else { throw fail("unterminated string", at: start) }
             switch c {
             case UInt8(ascii: "\""):
-                guard let s = String(validating: out, as: UTF8.self) else { throw fail("string is not valid UTF-8", at: start) }
+                // ASCII needs no validation; anything else must be valid UTF-8.
+                if high < 0x80 { return String(decoding: scratch, as: UTF8.self) }
+                guard let s = scratch.withUnsafeBufferPointer({ String(validating: $0, as: UTF8.self) }) else {
+                    throw fail("string is not valid UTF-8", at: start)
+                }
                 return s
             case UInt8(ascii: "\\"):
                 guard let e = try src.next() else { throw fail("unterminated string", at: start) }
                 switch e {
-                case UInt8(ascii: "\""): out.append(0x22)
-                case UInt8(ascii: "\\"): out.append(0x5C)
-                case UInt8(ascii: "/"): out.append(0x2F)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "\""): scratch.append(0x22)
+                case UInt8(ascii: "\\"): scratch.append(0x5C)
+                case UInt8(ascii: "/"): scratch.append(0x2F)
+                case UInt8(ascii: "b"): scratch.append(0x08)
+                case UInt8(ascii: "f"): scratch.append(0x0C)
+                case UInt8(ascii: "n"): scratch.append(0x0A)
+                case UInt8(ascii: "r"): scratch.append(0x0D)
+                case UInt8(ascii: "t"): scratch.append(0x09)
                 case UInt8(ascii: "u"):
                     var scalar = try hex4()
                     if (0xD800..<0xDC00).contains(scalar) {
@@ -215,11 +222,14 @@ public struct JSONParser {
                     } else if (0xDC00..<0xE000).contains(scalar) {
                         throw fail("unpaired surrogate in a \\u escape")
                     }
-                    out.append(contentsOf: String(Character(Unicode.Scalar(scalar)!)).utf8)
+                    scratch.append(contentsOf: String(Character(Unicode.Scalar(scalar)!)).utf8)
+                    high |= scalar >= 0x80 ? 0x80 : 0
                 default: throw fail("invalid escape '\\\(printable(e))'", at: src.offset - 2)
                 }
             case 0..<0x20: throw fail("control character in a string", at: src.offset - 1)
-            default: out.append(c)
+            default:
+                high |= c
+                scratch.append(c)
             }
         }
     }
@@ -274,8 +284,8 @@ extension JSON {
 
     /// The tagged forms, read back. Nil when the object is an ordinary one.
     static func untag(_ entries: [(String, Value)], store: NodeStore, at offset: Int) throws -> Value? {
-        guard let first = entries.first, first.0.hasPrefix("$") else {
-            guard entries.contains(where: { $0.0.hasPrefix("$") }) else { return nil }
+        guard let first = entries.first, first.0.utf8.first == UInt8(ascii: "$") else {
+            guard entries.contains(where: { $0.0.utf8.first == UInt8(ascii: "$") }) else { return nil }
             return try untag(entries.sorted { $0.0 < $1.0 }, store: store, at: offset)
         }
         let keys = Set(entries.map(\.0))

@@ -62,6 +62,23 @@ import Testing
         }
     }
 
+    /// Strings: ASCII, UTF-8 and escapes decode, one parser reuses its buffer across them, and
+    /// bytes that are not UTF-8 are refused with the string's offset.
+    @Test func stringsAreDecodedAndValidated() throws {
+        let doc = try JSON.parse(Array(#"["plain","h\u00e9","hé","a\"b","😀x",""]"#.utf8), store: store)
+        guard case .list(let l) = doc else { Issue.record("not a list"); return }
+        #expect(try l.elements() == ["plain", "hé", "hé", "a\"b", "😀x", ""].map { Value.string($0) })
+        for bad: [UInt8] in [[0x22, 0xFF, 0x22], [0x5B, 0x22, 0x61, 0x22, 0x2C, 0x22, 0xC3, 0x22, 0x5D], [0x22, 0xED, 0xA0, 0x80, 0x22]] {
+            do {
+                _ = try JSON.parse(bad, store: store)
+                Issue.record("accepted \(bad)")
+            } catch let e as JSONError {
+                #expect(e.message.contains("UTF-8"), "\(e)")
+                #expect(e.offset == (bad[0] == 0x5B ? 5 : 0))
+            }
+        }
+    }
+
     @Test func parsesFromPieces() throws {
         let text = Array(#"{"list":[1,2,3,"four",{"five":5.5}],"s":"\u00e9\ud83d\ude00"}"#.utf8)
         var pieces = stride(from: 0, to: text.count, by: 3).map { Array(text[$0..<min(text.count, $0 + 3)]) }

@@ -273,6 +273,29 @@ import Testing
         print("import kills that left the working set untouched: \(untouched) of 8")
     }
 
+    /// Two imports into one working set at once: each either lands (exit 0, its table is there)
+    /// or loses the compare-and-swap (exit 1, its table is not), never overwriting the other.
+    @Test func concurrentImportsNeverLoseAWinner() throws {
+        let ws = try store()
+        var csv = "id,v\n"
+        for i in 0..<20_000 { csv += "k\(i),\(i)\n" }
+        try ws.write("a.csv", csv)
+        var outcomes: [Int32: Int] = [:]
+        for round in 0..<4 {
+            let a = try ws.cli.start("import", "a.csv", "--table", "a\(round)")
+            let b = try ws.cli.start("import", "a.csv", "--table", "b\(round)")
+            a.waitUntilExit()
+            b.waitUntilExit()
+            for (p, name) in [(a, "a\(round)"), (b, "b\(round)")] {
+                outcomes[p.terminationStatus, default: 0] += 1
+                #expect(p.terminationStatus == 0 || p.terminationStatus == 1, "\(name): exit \(p.terminationStatus)")
+                let present = try ws.cli.run("show", "/\(name)", "--hash").code == 0
+                #expect(present == (p.terminationStatus == 0), "\(name): exit \(p.terminationStatus), present \(present)")
+            }
+        }
+        print("concurrent imports: \(outcomes[0] ?? 0) landed, \(outcomes[1] ?? 0) lost the race")
+    }
+
     /// `--key A,B` nests rows one level per key column; export flattens them; diff and
     /// status count rows at that depth.
     @Test func compositeKeys() throws {

@@ -126,3 +126,25 @@ struct ByteReader {
         return UnsafeRawBufferPointer(rebasing: buf[pos..<(pos + n)])
     }
 }
+
+/// The String these bytes spell, or nil when they are not valid UTF-8. ASCII, by far the most
+/// common text, is checked eight bytes at a time and decoded without the generic validator.
+@inline(__always)
+func validUTF8String(_ bytes: UnsafeRawBufferPointer) -> String? {
+    let n = bytes.count
+    var i = 0
+    var high: UInt64 = 0
+    if let base = bytes.baseAddress {
+        while i + 8 <= n {
+            high |= base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < n {
+            high |= UInt64(base.load(fromByteOffset: i, as: UInt8.self))
+            i += 1
+        }
+    }
+    let u8 = bytes.bindMemory(to: UInt8.self)
+    if high & 0x8080_8080_8080_8080 == 0 { return String(decoding: u8, as: UTF8.self) }
+    return String(validating: u8, as: UTF8.self)
+}

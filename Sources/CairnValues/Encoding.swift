@@ -169,9 +169,7 @@ extension ByteReader {
         case .string:
             let n = try length()
             let raw = try bytes(n)
-            guard let s = String(validating: raw.bindMemory(to: UInt8.self), as: UTF8.self) else {
-                throw DecodeError("string is not valid UTF-8", at: at)
-            }
+            guard let s = validUTF8String(raw) else { throw DecodeError("string is not valid UTF-8", at: at) }
             return .string(s)
         case .stringRef:
             let root = try treeRef(at: at)
@@ -180,10 +178,15 @@ extension ByteReader {
             guard let s = String(validating: bytes, as: UTF8.self) else { throw DecodeError("string is not valid UTF-8", at: at) }
             return .string(s)
         case .blobLeaf, .listLeaf, .mapLeaf, .setLeaf:
+            // One pass finds the leaf's end and the chunks it references; its count (entries,
+            // or bytes for a Blob) follows the tag. Rows are decoded often: no Node is built.
             pos = at
-            try skipValue(depth: depth)
+            var refs: [Hash] = []
+            try withUnsafeMutablePointer(to: &refs) { (p) throws(DecodeError) in try skipValue(depth: depth, refs: p) }
+            var header = ByteReader(buf, at: at + 1)
+            let count = try header.varint()
             let leaf = [Format.version] + Array(UnsafeRawBufferPointer(rebasing: buf[at..<pos]))
-            let root = try TreeRoot(inlineLeaf: leaf, store: store)
+            let root = TreeRoot(inlineLeaf: leaf, count: count, refs: refs)
             switch tag {
             case .blobLeaf: return .blob(Blob(store: store, root: root))
             case .listLeaf: return .list(ProllyList(store: store, root: root))
@@ -221,9 +224,7 @@ extension ByteReader {
         let at = pos
         let n = try length()
         let raw = try bytes(n)
-        guard let s = String(validating: raw.bindMemory(to: UInt8.self), as: UTF8.self) else {
-            throw DecodeError("string is not valid UTF-8", at: at)
-        }
+        guard let s = validUTF8String(raw) else { throw DecodeError("string is not valid UTF-8", at: at) }
         return s
     }
 

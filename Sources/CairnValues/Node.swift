@@ -4,7 +4,10 @@
 /// Internal entries: Map and Set (last key, child hash, subtree count); List and Blob (child
 /// hash, subtree count). Subtree counts make positional access logarithmic.
 public final class Node: @unchecked Sendable {
-    public let hash: Hash
+    /// The chunk's name. An inline leaf (a small collection inside its parent) is parsed with
+    /// no hash; its hash is computed only if asked for, as rows are read far more often.
+    public var hash: Hash { knownHash ?? Hash(of: bytes) }
+    private let knownHash: Hash?
     let bytes: [UInt8]
     let tag: Tag
     /// 0 for a leaf.
@@ -27,9 +30,18 @@ public final class Node: @unchecked Sendable {
     var isLeaf: Bool { level == 0 }
     var subtreeCount: UInt64 { cumulative.last ?? 0 }
 
+    /// Parses an inline leaf, leaving its hash to be computed when asked for.
+    convenience init(inlineLeaf bytes: [UInt8]) throws {
+        try self.init(knownHash: nil, bytes: bytes)
+    }
+
     /// Parses a chunk. Throws `DecodeError` on anything malformed; never traps.
-    init(hash: Hash, bytes: [UInt8]) throws {
-        self.hash = hash
+    convenience init(hash: Hash, bytes: [UInt8]) throws {
+        try self.init(knownHash: hash, bytes: bytes)
+    }
+
+    private init(knownHash: Hash?, bytes: [UInt8]) throws {
+        self.knownHash = knownHash
         self.bytes = bytes
         var keyStarts: [Int32] = [], valueStarts: [Int32] = [], keyEnds: [Int32] = []
         var children: [Hash] = [], cumulative: [UInt64] = [0], refs: [Hash] = []

@@ -33,16 +33,6 @@ public struct TreeRoot: Sendable, Hashable {
         inlineRefs = refs
     }
 
-    /// Reads an inline leaf found inside a parent.
-    init(inlineLeaf: [UInt8], store: NodeStore) throws {
-        let node: Node
-        let h = Hash(of: inlineLeaf)
-        do { node = try Node(hash: h, bytes: inlineLeaf) } catch let e as DecodeError {
-            throw e
-        }
-        self.init(inlineLeaf: inlineLeaf, count: node.subtreeCount, refs: node.refs)
-    }
-
     public var isInline: Bool { inlineLeaf != nil }
 
     /// Equal roots have equal hashes. Whether a root is inline depends only on its content, so
@@ -78,7 +68,7 @@ extension NodeStore {
     /// The root node of a collection.
     func rootNode(_ root: TreeRoot) throws -> Node {
         if let leaf = root.inlineLeaf {
-            do { return try Node(hash: root.hash, bytes: leaf) } catch let e as DecodeError {
+            do { return try Node(inlineLeaf: leaf) } catch let e as DecodeError {
                 throw StoreError.corruptChunk(root.hash, reason: e.description)
             }
         }

@@ -48,12 +48,25 @@ struct Export: ParsableCommand {
             guard case .map(let m) = value else { throw CLIError.usage("\(path) is not a table") }
             let columns = try schema.map { $0.columns } ?? Self.columns(of: m)
             sink.write(Array((columns.map(csvField).joined(separator: ",") + "\n").utf8))
-            let missing = null ?? ""
+            let missing = csvField(null ?? "")
+            // Each row is read once, its fields put in their columns' places.
+            let place = Dictionary(columns.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+            var cells = [String?](repeating: nil, count: columns.count)
+            var line: [UInt8] = []
             try Self.forEachRow(m, levels: keyLevels) { row in
                 guard case .map(let r) = row else { throw CLIError.usage("\(path) holds a row that is not a map") }
-                var cells: [String] = []
-                for c in columns { cells.append(try r.get(.string(c)).map { try csvField(cellText($0)) } ?? csvField(missing)) }
-                sink.write(Array((cells.joined(separator: ",") + "\n").utf8))
+                for i in cells.indices { cells[i] = nil }
+                try r.forEach { k, v in
+                    if case .string(let name) = k, let i = place[name] { cells[i] = try csvField(cellText(v)) }
+                    return true
+                }
+                line.removeAll(keepingCapacity: true)
+                for (i, c) in cells.enumerated() {
+                    if i > 0 { line.append(0x2C) }
+                    line.append(contentsOf: (c ?? missing).utf8)
+                }
+                line.append(0x0A)
+                sink.write(line)
                 return true
             }
         default:

@@ -10,16 +10,26 @@ extension Repository {
         var lines = LineIndex()
         let builder = UnsortedMapBuilder(store: store, directory: tempDirectory, duplicates: .refuse)
         var pending: [UInt8] = []
+        var start = 0   // where the unread part of `pending` begins
         var finished = false
-        // Splits the stream into lines, keeping only the partial last line between pieces.
+        // Splits the stream into lines. Lines are taken from `pending` by position; only the
+        // partial last line is carried over when the next piece is read.
         func nextLine() throws -> [UInt8]? {
+            var searchFrom = start
             while true {
-                if let nl = pending.firstIndex(of: 0x0A) {
-                    let line = Array(pending[..<nl])
-                    pending.removeSubrange(...nl)
+                if let nl = pending[searchFrom...].firstIndex(of: 0x0A) {
+                    let line = Array(pending[start..<nl])
+                    start = nl + 1
                     return line
                 }
-                if finished { if pending.isEmpty { return nil }; defer { pending = [] }; return pending }
+                if finished {
+                    guard start < pending.count else { return nil }
+                    defer { start = pending.count }
+                    return Array(pending[start...])
+                }
+                pending.removeSubrange(..<start)
+                start = 0
+                searchFrom = pending.count
                 let piece = try file.read()
                 if piece.isEmpty { finished = true } else { pending.append(contentsOf: piece) }
             }

@@ -107,6 +107,29 @@ import Testing
         #expect(try ws.cli.run("export", "/b", "--format", "blob").stdout == "\u{FEFF}xyz")
     }
 
+    /// NDJSON is read in pieces of 1 MiB: lines that cross pieces, a line longer than a piece,
+    /// CRLF, blank lines and a last line with no newline all come through.
+    @Test func ndjsonLinesAcrossPieces() throws {
+        let ws = try store()
+        var text = ""
+        var expected: [String] = []
+        let long = String(repeating: "x", count: 1_500_000)
+        for i in 0..<30_000 {
+            let line = i == 17_000 ? "{\"id\":\"k\(i)\",\"s\":\"\(long)\"}" : "{\"id\":\"k\(i)\",\"n\":\(i)}"
+            expected.append(line)
+            text += line + (i % 3 == 0 ? "\r\n" : "\n") + (i % 1000 == 0 ? "\n  \n" : "")
+        }
+        text += "{\"id\":\"last\",\"n\":-1}"
+        expected.append("{\"id\":\"last\",\"n\":-1}")
+        try ws.write("r.ndjson", text)
+        let r = try ws.cli.run("import", "r.ndjson", "--table", "r", "--key", "id")
+        #expect(r.stdout == "imported 30001 rows into r\n", "\(r.stderr)")
+        let exported = try ws.cli.run("export", "/r").stdout.split(separator: "\n").map(String.init)
+        #expect(exported.count == 30_001)
+        #expect(Set(exported) == Set(expected))
+        #expect(try ws.cli.run("show", "/r/last/n").stdout == "-1\n")
+    }
+
     @Test func longCellsRoundTrip() throws {
         let ws = try store()
         let long = String(repeating: "0123456789", count: 500)

@@ -5,8 +5,9 @@ usage: versioning.py CAIRN ROWS.csv DOLTLITE_FIGURES WORKDIR [ROWS10M.csv]
 
 Times whole `cairn` processes: import + commit of the CSV (wall clock, peak RSS from
 /usr/bin/time), the store's size on disk, and `cairn diff HEAD~1 HEAD` after one changed row
-(median of 15 runs). Reads doltlite's `name value unit` lines from DOLTLITE_FIGURES and prints
-the ratios against the targets.
+(median of 15 runs), then CSV and NDJSON export and NDJSON import of the same rows. Reads
+doltlite's `name value unit` lines from DOLTLITE_FIGURES and prints the ratios against the
+targets.
 """
 import os, shutil, statistics, subprocess, sys, time
 
@@ -59,6 +60,23 @@ def main():
         times.append(time.perf_counter() - t)
         assert p.stdout.count("\n") == 1, p.stdout
     figure("cairn_diff1_process_ms", statistics.median(times) * 1000, "ms")
+
+    # Export and the other import formats, on the same 1M rows (report only). The CSV export
+    # of the first commit must give back the input byte for byte.
+    out_csv = os.path.join(work, "out.csv")
+    t, peak_exp = run([cairn, "export", "HEAD~1:/rows", "-o", out_csv], work)
+    figure("cairn_export_csv_s", t, "s")
+    figure("cairn_export_peak_mb", peak_exp, "MB")
+    with open(out_csv, "rb") as a, open(csv, "rb") as b:
+        assert a.read() == b.read(), "CSV export differs from the imported file"
+    out_nd = os.path.join(work, "out.ndjson")
+    t, _ = run([cairn, "export", "/rows", "--format", "ndjson", "-o", out_nd], work)
+    figure("cairn_export_ndjson_s", t, "s")
+    t, peak_nd = run([cairn, "import", out_nd, "--table", "rows_nd", "--key", "id"], work)
+    figure("cairn_import_ndjson_s", t, "s")
+    figure("cairn_import_ndjson_peak_mb", peak_nd, "MB")
+    os.remove(out_csv)
+    os.remove(out_nd)
 
     if big:
         bsecs, bpeak, bstore = import_commit(cairn, big, work + "-10m")

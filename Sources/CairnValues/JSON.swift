@@ -351,8 +351,30 @@ public struct JSONWriter {
     public var out: [UInt8] = []
     let pretty: Bool
     var indent = 0
+    /// When set, called with the text written so far each time it passes 64 KiB (between
+    /// elements), so a large value streams out instead of building up in `out`. `flush()`
+    /// hands over the rest.
+    public var drain: (([UInt8]) -> Void)?
 
-    public init(pretty: Bool = false) { self.pretty = pretty }
+    public init(pretty: Bool = false, drain: (([UInt8]) -> Void)? = nil) {
+        self.pretty = pretty
+        self.drain = drain
+    }
+
+    @inline(__always) mutating func drainIfFull() {
+        if out.count >= 1 << 16, let drain {
+            drain(out)
+            out.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Hands what is left in `out` to `drain`.
+    public mutating func flush() {
+        if !out.isEmpty, let drain {
+            drain(out)
+            out.removeAll(keepingCapacity: true)
+        }
+    }
 
     mutating func newline() {
         guard pretty else { return }
@@ -384,6 +406,7 @@ public struct JSONWriter {
                 first = false
                 newline()
                 try write(e)
+                drainIfFull()
                 return true
             }
             indent -= 1
@@ -397,6 +420,7 @@ public struct JSONWriter {
                     if !first { w.out.append(UInt8(ascii: ",")) }
                     first = false
                     try w.write(e)
+                    w.drainIfFull()
                     return true
                 }
                 w.out.append(UInt8(ascii: "]"))
@@ -439,15 +463,26 @@ public struct JSONWriter {
     /// A string-keyed map is an object, unless its keys would read as a tag; any other map is
     /// the `$map` form.
     mutating func writeMap(_ m: ProllyMap) throws {
+        // Keys sort by kind first, so the keys are all Strings when the first and the last are.
         var plain = true
-        var keys = Set<String>()
-        try m.forEach { k, _ in
-            guard case .string(let s) = k else { plain = false; return false }
-            if m.count <= 2 { keys.insert(s) }
-            return true
+        if !m.isEmpty {
+            guard case .string = try m.entry(at: 0).key, case .string = try m.entry(at: m.count - 1).key else {
+                return try writeMapBody(m, plain: false)
+            }
         }
         // Tags have at most two keys: only so small a map can be mistaken for one.
-        if plain && m.count <= 2 && JSON.tagKeySets.contains(keys) { plain = false }
+        if m.count <= 2 {
+            var keys = Set<String>()
+            try m.forEach { k, _ in
+                if case .string(let s) = k { keys.insert(s) }
+                return true
+            }
+            if JSON.tagKeySets.contains(keys) { plain = false }
+        }
+        try writeMapBody(m, plain: plain)
+    }
+
+    private mutating func writeMapBody(_ m: ProllyMap, plain: Bool) throws {
         out.append(UInt8(ascii: "{"))
         indent += 1
         var first = true
@@ -460,6 +495,7 @@ public struct JSONWriter {
                 out.append(UInt8(ascii: ":"))
                 if pretty { out.append(0x20) }
                 try write(v)
+                drainIfFull()
                 return true
             }
         } else {
@@ -476,6 +512,7 @@ public struct JSONWriter {
                 out.append(UInt8(ascii: ","))
                 try write(v)
                 out.append(UInt8(ascii: "]"))
+                drainIfFull()
                 return true
             }
             out.append(UInt8(ascii: "]"))

@@ -79,6 +79,30 @@ import Testing
         }
     }
 
+    /// With a drain, a large value streams out in pieces of about 64 KiB, and the pieces put
+    /// together are exactly the text written in one go, pretty or not, `$map` form included.
+    @Test func writerStreamsLargeValues() throws {
+        let rows = try ProllyMap.build((0..<10_000).map { i in
+            (Value.string("k\(i)"), Value.map(try! ProllyMap.build([(.string("n"), .int(Int64(i))), (.string("s"), .string("v\(i)"))], store: store)))
+        }, store: store)
+        let intKeyed = try ProllyMap.build((0..<12_000).map { (Value.int(Int64($0)), Value.list(try! ProllyList.build([.int(Int64($0))], store: store))) }, store: store)
+        for value in [Value.map(rows), .map(intKeyed), .list(try ProllyList.build((0..<40_000).map { Value.int(Int64($0)) }, store: store))] {
+            for pretty in [false, true] {
+                var whole = JSONWriter(pretty: pretty)
+                try whole.write(value)
+                var pieces: [[UInt8]] = []
+                var w = JSONWriter(pretty: pretty) { pieces.append($0) }
+                try w.write(value)
+                #expect(w.out.count < 1 << 17)
+                w.flush()
+                #expect(pieces.count >= 2)
+                #expect(pieces.dropLast().allSatisfy { $0.count >= 1 << 16 && $0.count < 1 << 17 })
+                #expect(Array(pieces.joined()) == whole.out)
+            }
+        }
+        #expect(try JSON.string(.map(intKeyed)).hasPrefix(#"{"$map":[[0,[0]],[1,[1]]"#))
+    }
+
     @Test func parsesFromPieces() throws {
         let text = Array(#"{"list":[1,2,3,"four",{"five":5.5}],"s":"\u00e9\ud83d\ude00"}"#.utf8)
         var pieces = stride(from: 0, to: text.count, by: 3).map { Array(text[$0..<min(text.count, $0 + 3)]) }

@@ -30,9 +30,10 @@ struct Export: ParsableCommand {
         defer { sink.abandon() }
         switch fmt {
         case "json":
-            var w = JSONWriter(pretty: true)
+            var w = JSONWriter(pretty: true) { sink.write($0) }
             try w.write(value)
-            sink.write(w.out + [0x0A])
+            w.out.append(0x0A)
+            w.flush()
         case "blob":
             guard case .blob(let b) = value else { throw CLIError.usage("\(path) is not a Blob") }
             try b.forEachPiece { sink.write(Array($0)); return true }

@@ -100,7 +100,13 @@ struct Show: ParsableCommand {
             if hash {
                 print(try v.hash(store: ctx.repo.store).description)
             } else {
-                print(try JSON.string(v, pretty: !json && Terminal.stdoutIsTerminal))
+                // Streamed: a whole table is never held as one string.
+                var out = Output()
+                var w = JSONWriter(pretty: !json && Terminal.stdoutIsTerminal) { out.bytes($0) }
+                try w.write(v)
+                w.out.append(0x0A)
+                w.flush()
+                out.flush()
             }
             return
         }

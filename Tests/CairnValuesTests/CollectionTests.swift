@@ -216,3 +216,20 @@ import Testing
         #expect(throws: ValueError.self) { try b.splicing(at: 4) }
     }
 }
+
+@Suite struct ChunkCountTests {
+    /// Counting chunks from the internal nodes agrees with walking every node.
+    @Test func chunkCountAgreesWithAFullWalk() throws {
+        let store = memoryNodeStore()
+        var roots: [TreeRoot] = []
+        for n in [0, 3, 200, 5_000, 60_000] {
+            roots.append(try ProllyMap.build((0..<n).map { (Value.int(Int64($0)), Value.string("value \($0)")) }, store: store).root)
+            roots.append(try ProllyList.build((0..<n).map { Value.int(Int64($0)) }, store: store).root)
+        }
+        roots.append(try Blob.build(Array(repeating: UInt8(7), count: 300_000) + (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }, store: store).root)
+        #expect(roots.contains { $0.height >= 3 })
+        for r in roots {
+            #expect(try r.chunkCount(store: store) == r.stats(store: store).chunks, "height \(r.height), count \(r.count)")
+        }
+    }
+}

@@ -28,8 +28,7 @@ struct Stats: ParsableCommand {
             default: root = nil
             }
             if let root {
-                let shape = try root.stats(store: ctx.repo.store)
-                tables.append((name, root.count, root.height, shape.chunks))
+                tables.append((name, root.count, root.height, try root.chunkCount(store: ctx.repo.store)))
             } else {
                 tables.append((name, 1, 0, 0))
             }

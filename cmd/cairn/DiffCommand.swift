@@ -14,7 +14,7 @@ struct DiffCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: ArgumentHelp("Revisions, then an optional PATH (starting with '/').", valueName: "REV [REV] [PATH]"))
     var arguments: [String] = []
-    @Flag(help: "Count added, removed and modified entries per top-level name.") var stat = false
+    @Flag(help: "Count rows added, removed and modified per table (1 for any other value).") var stat = false
     @Flag(help: "One JSON object per line: path, op, old, new.") var json = false
     @Flag(help: "Exit 1 when there are differences.") var exitCode = false
 

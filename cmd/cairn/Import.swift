@@ -16,7 +16,7 @@ struct Import: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The file to import.") var file: String
     @Option(help: "The name to import as (a top-level name; not starting with '.').") var table: String
-    @Option(help: ArgumentHelp("The key column (CSV, NDJSON).", valueName: "COL")) var key: String?
+    @Option(help: ArgumentHelp("The key column (CSV, NDJSON); A,B for a composite key, one map level per column.", valueName: "COL[,COL...]")) var key: String?
     @Option(help: "csv, json, ndjson or blob (default: from the file's extension).") var format: String?
     @Flag(help: "Keep every CSV cell a string.") var noInfer = false
     @Option(help: ArgumentHelp("A CSV cell equal to TEXT is a missing field.", valueName: "TEXT")) var null: String?

@@ -38,8 +38,10 @@ enum OrderedTree {
         } else {
             c = TreeCursor(store: store, root: rootNode)
             c.normalize()
-            try c.descendToLeaf()
         }
+        // A scan reads each leaf once: leave the cache to the nodes point reads come back to.
+        c.cachesLeaves = false
+        try c.descendToLeaf()
         while !c.atEnd {
             if try !body(c.node, c.index) { return }
             try c.next()

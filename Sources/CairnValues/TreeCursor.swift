@@ -6,6 +6,8 @@
 struct TreeCursor {
     let store: NodeStore
     var path: [(node: Node, index: Int)]
+    /// Whether leaves read on the way go into the node cache (a full scan turns this off).
+    var cachesLeaves = true
 
     init(store: NodeStore, root: Node) {
         self.store = store
@@ -27,7 +29,7 @@ struct TreeCursor {
 
     /// Loads the child a lazy cursor stands at.
     mutating func descend() throws {
-        let child = try store.node(childHash)
+        let child = try store.node(childHash, caching: cachesLeaves || node.level > 1)
         path.append((child, 0))
     }
 

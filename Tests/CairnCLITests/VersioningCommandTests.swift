@@ -130,6 +130,39 @@ import Testing
         #expect(try ws.cli.run("show", "/r/last/n").stdout == "-1\n")
     }
 
+    /// Colour only on a terminal (a pty from `script`), never in a pipe or with NO_COLOR.
+    @Test func diffIsColouredOnlyOnATerminal() throws {
+        let script = "/usr/bin/script"
+        guard FileManager.default.isExecutableFile(atPath: script) else { return }
+        let ws = try store()
+        try ws.cli.run("set", "/a", "1")
+        func onTerminal(_ env: [String: String]) throws -> String {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: script)
+            p.arguments = ["-qc", "\(CLIRunner.binary) diff", "/dev/null"]
+            p.currentDirectoryURL = URL(fileURLWithPath: ws.path)
+            var e = ProcessInfo.processInfo.environment
+            e["TERM"] = "xterm"
+            e["NO_COLOR"] = nil
+            for (k, v) in env { e[k] = v }
+            p.environment = e
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardInput = FileHandle.nullDevice
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+        let coloured = try onTerminal([:])
+        // No pseudo-terminal on this machine (script printed nothing of ours): nothing to test.
+        guard coloured.contains("+ /a: 1") else { return }
+        #expect(coloured.contains("\u{1b}[32m+ /a: 1"))
+        let plain = try onTerminal(["NO_COLOR": "1"])
+        #expect(plain.contains("+ /a: 1") && !plain.contains("\u{1b}["))
+        #expect(try !ws.cli.run("diff").stdout.contains("\u{1b}["))
+    }
+
     @Test func longCellsRoundTrip() throws {
         let ws = try store()
         let long = String(repeating: "0123456789", count: 500)

@@ -88,6 +88,15 @@ enum Terminal {
 
     static var stdoutIsTerminal: Bool { isatty(1) == 1 }
 
+    /// Colour only on a terminal, and never when `NO_COLOR` is set (no-color.org) or the
+    /// terminal is `dumb`.
+    static var colorsStdout: Bool {
+        guard stdoutIsTerminal else { return false }
+        if let v = getenv("NO_COLOR"), v.pointee != 0 { return false }
+        if let t = getenv("TERM"), String(cString: t) == "dumb" { return false }
+        return true
+    }
+
     static func writeStderr(_ s: String) {
         var bytes = Array(s.utf8)
         _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }

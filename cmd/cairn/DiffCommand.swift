@@ -56,7 +56,7 @@ struct DiffCommand: ParsableCommand {
             if !json && changed { out.line(" total: \(totals.added) added, \(totals.removed) removed, \(totals.modified) modified") }
         } else {
             let a = try path.resolve(in: .map(from)), b = try path.resolve(in: .map(to))
-            let color = Terminal.stdoutIsTerminal
+            let color = Terminal.colorsStdout
             try RootDiff.diff(a, b, path: path, keyDepth: repo.keyDepths(from, to)) { c in
                 changed = true
                 if json {

@@ -32,7 +32,7 @@ struct Log: ParsableCommand {
             } else if oneline {
                 out.line(prefix + String(c.hash.description.prefix(10)) + " " + firstLine(c.message))
             } else {
-                out.line(prefix + Color.wrap("commit \(c.hash)", "33", enabled: Terminal.stdoutIsTerminal))
+                out.line(prefix + Color.wrap("commit \(c.hash)", "33", enabled: Terminal.colorsStdout))
                 if c.parents.count > 1 { out.line((lanes?.continuation() ?? "") + "Merge: " + c.parents.map { String($0.description.prefix(10)) }.joined(separator: " ")) }
                 out.line((lanes?.continuation() ?? "") + "Author: \(c.author)")
                 out.line((lanes?.continuation() ?? "") + "Date:   \(rfc3339(c.date))")

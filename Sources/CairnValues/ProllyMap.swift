@@ -58,6 +58,15 @@ public struct ProllyMap: Sendable, Hashable {
         }
     }
 
+    /// Calls `body` with each entry's value encoding, in key order, in place: the bytes are
+    /// valid only during the call. For scans that read values without decoding them.
+    public func forEachValueBytes(_ body: (UnsafeRawBufferPointer) throws -> Bool) throws {
+        try OrderedTree.forEach(root: root, store: store, from: nil) { node, i in
+            let range = Int(node.valueStarts[i])..<Int(node.keyStarts[i + 1])
+            return try node.bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[range])) }
+        }
+    }
+
     /// All entries in key order, in memory: for small maps and tests.
     public func entries() throws -> [(key: Value, value: Value)] {
         var out: [(key: Value, value: Value)] = []

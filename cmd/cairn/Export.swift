@@ -47,28 +47,23 @@ struct Export: ParsableCommand {
             }
         case "csv":
             guard case .map(let m) = value else { throw CLIError.usage("\(path) is not a table") }
-            let columns = try schema.map { $0.columns } ?? Self.columns(of: m)
-            sink.write(Array((columns.map(csvField).joined(separator: ",") + "\n").utf8))
-            let missing = csvField(null ?? "")
-            // Each row is read once, its fields put in their columns' places.
-            let place = Dictionary(columns.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
-            var cells = [String?](repeating: nil, count: columns.count)
-            var line: [UInt8] = []
-            try Self.forEachRow(m, levels: keyLevels) { row in
-                guard case .map(let r) = row else { throw CLIError.usage("\(path) holds a row that is not a map") }
-                for i in cells.indices { cells[i] = nil }
-                try r.forEach { k, v in
-                    if case .string(let name) = k, let i = place[name] { cells[i] = try csvField(cellText(v)) }
+            var lines = try CSVLines(columns: try schema.map { $0.columns } ?? Self.columns(of: m), missing: null ?? "",
+                                     store: ctx.repo.store)
+            sink.write(lines.header)
+            if keyLevels == 1 {
+                // Rows straight from the leaves' bytes.
+                try m.forEachValueBytes { row in
+                    try lines.row(encoded: row)
+                    sink.write(lines.line)
                     return true
                 }
-                line.removeAll(keepingCapacity: true)
-                for (i, c) in cells.enumerated() {
-                    if i > 0 { line.append(0x2C) }
-                    line.append(contentsOf: (c ?? missing).utf8)
+            } else {
+                try Self.forEachRow(m, levels: keyLevels) { row in
+                    guard case .map(let r) = row else { throw CLIError.usage("\(path) holds a row that is not a map") }
+                    try lines.row(r)
+                    sink.write(lines.line)
+                    return true
                 }
-                line.append(0x0A)
-                sink.write(line)
-                return true
             }
         default:
             throw CLIError.usage("unknown format '\(fmt)': use json, csv, ndjson or blob")

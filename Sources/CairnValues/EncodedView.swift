@@ -1,0 +1,52 @@
+/// Reading encodings in place, without building `Value`s: for paths that touch every row of a
+/// table, such as export. Anything these do not cover is left to `Value.decode`.
+public enum EncodedView {
+    /// A scalar read in place. `other` is every kind not listed, and a String that is not
+    /// plain ASCII (left to `Value.decode`, which validates UTF-8).
+    public enum Scalar {
+        case asciiString(UnsafeRawBufferPointer)
+        case int(Int64)
+        case float(Double)
+        case other
+    }
+
+    /// Calls `body` with the key and value encodings of each entry of an inline Map leaf, in
+    /// key order. Returns false, calling nothing, when `value` is not an inline Map leaf (a
+    /// larger map is stored by Ref). Throws on malformed bytes.
+    public static func forEachMapEntry(_ value: UnsafeRawBufferPointer,
+                                       _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
+        guard value.first == Tag.mapLeaf.rawValue else { return false }
+        var r = ByteReader(value, at: 1)
+        let n = try r.count(minItemSize: 2)
+        for _ in 0..<n {
+            let k = r.pos
+            try r.skipValue(depth: 1)
+            let v = r.pos
+            try r.skipValue(depth: 1)
+            try body(UnsafeRawBufferPointer(rebasing: value[k..<v]), UnsafeRawBufferPointer(rebasing: value[v..<r.pos]))
+        }
+        guard r.atEnd else { throw DecodeError("trailing bytes after a map", at: r.pos) }
+        return true
+    }
+
+    /// The scalar an encoding holds, when it is an Int, a Float or an ASCII String.
+    public static func scalar(_ e: UnsafeRawBufferPointer) throws -> Scalar {
+        guard let tag = e.first else { throw DecodeError("empty value", at: 0) }
+        var r = ByteReader(e, at: 1)
+        switch tag {
+        case Tag.int.rawValue:
+            let i = try r.signed()
+            return r.atEnd ? .int(i) : .other
+        case Tag.float.rawValue:
+            let bits = try r.uint64BigEndian()
+            return r.atEnd ? .float(Double(bitPattern: bits)) : .other
+        case Tag.string.rawValue:
+            let n = try r.length()
+            let s = try r.bytes(n)
+            guard r.atEnd, !s.contains(where: { $0 >= 0x80 }) else { return .other }
+            return .asciiString(s)
+        default:
+            return .other
+        }
+    }
+}

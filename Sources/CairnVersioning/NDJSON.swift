@@ -9,6 +9,7 @@ extension Repository {
         var lineNumber = 0
         var lines = LineIndex()
         let builder = UnsortedMapBuilder(store: store, directory: tempDirectory, duplicates: .refuse)
+        let keyField = try Value.string(key).encoded(store: store)
         var pending: [UInt8] = []
         var start = 0   // where the unread part of `pending` begins
         var finished = false
@@ -45,10 +46,19 @@ extension Repository {
                 throw ImportError("line \(lineNumber): invalid JSON: \(e)")
             }
             guard case .map(let object) = value else { throw ImportError("line \(lineNumber): expected a JSON object") }
-            guard let k = try object.get(.string(key)) else { throw ImportError("line \(lineNumber): no key field '\(key)'") }
             let (bytes, refs) = try value.encodedWithRefs(store: store)
+            // The key field's encoding, read in place from a small object; a large one (stored
+            // by Ref) is looked up.
+            var keyBytes: [UInt8]?
+            let inline = try bytes.withUnsafeBytes { raw in
+                try EncodedView.forEachMapEntry(raw) { k, v in
+                    if keyBytes == nil, k.elementsEqual(keyField) { keyBytes = Array(v) }
+                }
+            }
+            if !inline { keyBytes = try object.get(.string(key))?.encoded(store: store) }
+            guard let keyBytes else { throw ImportError("line \(lineNumber): no key field '\(key)'") }
             lines.append(line: lineNumber)
-            try builder.append(key: try k.encoded(store: store), value: bytes, refs: refs)
+            try builder.append(key: keyBytes, value: bytes, refs: refs)
         }
         tableMap = try builder.finish()
         } catch let e as UnsortedMapBuilder.DuplicateKey {

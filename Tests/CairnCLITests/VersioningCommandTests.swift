@@ -115,7 +115,11 @@ import Testing
         var expected: [String] = []
         let long = String(repeating: "x", count: 1_500_000)
         for i in 0..<30_000 {
-            let line = i == 17_000 ? "{\"id\":\"k\(i)\",\"s\":\"\(long)\"}" : "{\"id\":\"k\(i)\",\"n\":\(i)}"
+            var line = i == 17_000 ? "{\"id\":\"k\(i)\",\"s\":\"\(long)\"}" : "{\"id\":\"k\(i)\",\"n\":\(i)}"
+            if i == 23_000 {
+                // An object too large to be inline: its key is looked up in its own tree.
+                line = "{" + (0..<2000).map { "\"f\(String(10000 + $0))\":\($0)" }.joined(separator: ",") + ",\"id\":\"k\(i)\"}"
+            }
             expected.append(line)
             text += line + (i % 3 == 0 ? "\r\n" : "\n") + (i % 1000 == 0 ? "\n  \n" : "")
         }

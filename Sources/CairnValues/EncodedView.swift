@@ -7,6 +7,8 @@ public enum EncodedView {
         case asciiString(UnsafeRawBufferPointer)
         case int(Int64)
         case float(Double)
+        case bool(Bool)
+        case null
         case other
     }
 
@@ -29,11 +31,14 @@ public enum EncodedView {
         return true
     }
 
-    /// The scalar an encoding holds, when it is an Int, a Float or an ASCII String.
+    /// The scalar an encoding holds, when it is a Null, Bool, Int, Float or ASCII String.
     public static func scalar(_ e: UnsafeRawBufferPointer) throws -> Scalar {
         guard let tag = e.first else { throw DecodeError("empty value", at: 0) }
         var r = ByteReader(e, at: 1)
         switch tag {
+        case Tag.null.rawValue: return e.count == 1 ? .null : .other
+        case Tag.falseValue.rawValue: return e.count == 1 ? .bool(false) : .other
+        case Tag.trueValue.rawValue: return e.count == 1 ? .bool(true) : .other
         case Tag.int.rawValue:
             let i = try r.signed()
             return r.atEnd ? .int(i) : .other

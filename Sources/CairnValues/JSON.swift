@@ -522,9 +522,57 @@ public struct JSONWriter {
         out.append(UInt8(ascii: "}"))
     }
 
-    public mutating func writeString(_ s: String) {
+    /// Writes a value given by its encoding. A small object of scalars (a table row) is
+    /// written straight from the bytes; anything else is decoded and written as a `Value`.
+    public mutating func write(encoded e: UnsafeRawBufferPointer, store: NodeStore) throws {
+        if try !writeScalarObject(e) { try write(Value.decode(Array(e), store: store)) }
+    }
+
+    /// An inline Map of more than two ASCII String keys (so never read as a tag) whose values
+    /// are scalars, written from its bytes. False, having written nothing, for anything else.
+    private mutating func writeScalarObject(_ e: UnsafeRawBufferPointer) throws -> Bool {
+        guard e.first == Tag.mapLeaf.rawValue else { return false }
+        var plain = true
+        var n = 0
+        _ = try EncodedView.forEachMapEntry(e) { k, v in
+            n += 1
+            guard plain, case .asciiString = try EncodedView.scalar(k) else { plain = false; return }
+            switch try EncodedView.scalar(v) {
+            case .asciiString, .int, .bool, .null: break
+            case .float(let d) where d.isFinite: break
+            default: plain = false
+            }
+        }
+        guard plain && n > 2 else { return false }
+        out.append(UInt8(ascii: "{"))
+        indent += 1
+        var first = true
+        _ = try EncodedView.forEachMapEntry(e) { k, v in
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            newline()
+            if case .asciiString(let name) = try EncodedView.scalar(k) { writeStringBytes(name) }
+            out.append(UInt8(ascii: ":"))
+            if pretty { out.append(0x20) }
+            switch try EncodedView.scalar(v) {
+            case .asciiString(let s): writeStringBytes(s)
+            case .int(let i): out.append(contentsOf: String(i).utf8)
+            case .float(let d): out.append(contentsOf: d.description.utf8)
+            case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+            default: out.append(contentsOf: "null".utf8)
+            }
+        }
+        indent -= 1
+        newline()
+        out.append(UInt8(ascii: "}"))
+        return true
+    }
+
+    public mutating func writeString(_ s: String) { writeStringBytes(s.utf8) }
+
+    mutating func writeStringBytes(_ bytes: some Sequence<UInt8>) {
         out.append(0x22)
-        for b in s.utf8 {
+        for b in bytes {
             switch b {
             case 0x22: out.append(contentsOf: [0x5C, 0x22])
             case 0x5C: out.append(contentsOf: [0x5C, 0x5C])

@@ -39,11 +39,25 @@ struct Export: ParsableCommand {
             try b.forEachPiece { sink.write(Array($0)); return true }
         case "ndjson":
             guard case .map(let m) = value else { throw CLIError.usage("\(path) is not a table") }
-            try Self.forEachRow(m, levels: keyLevels) { row in
-                var w = JSONWriter()
-                try w.write(row)
-                sink.write(w.out + [0x0A])
-                return true
+            var w = JSONWriter()
+            let line = { (w: inout JSONWriter) in
+                w.out.append(0x0A)
+                sink.write(w.out)
+                w.out.removeAll(keepingCapacity: true)
+            }
+            if keyLevels == 1 {
+                // Rows straight from the leaves' bytes.
+                try m.forEachValueBytes { row in
+                    try w.write(encoded: row, store: ctx.repo.store)
+                    line(&w)
+                    return true
+                }
+            } else {
+                try Self.forEachRow(m, levels: keyLevels) { row in
+                    try w.write(row)
+                    line(&w)
+                    return true
+                }
             }
         case "csv":
             guard case .map(let m) = value else { throw CLIError.usage("\(path) is not a table") }

@@ -487,14 +487,16 @@ public struct JSONWriter {
         indent += 1
         var first = true
         if plain {
-            try m.forEach { k, v in
+            // Values are written from their bytes where they can be (rows of a table).
+            try OrderedTree.forEach(root: m.root, store: m.store, from: nil) { node, i in
                 if !first { out.append(UInt8(ascii: ",")) }
                 first = false
                 newline()
-                if case .string(let s) = k { writeString(s) }
+                if case .string(let s) = try Value.decode(node.keyBytes(i), store: m.store) { writeString(s) }
                 out.append(UInt8(ascii: ":"))
                 if pretty { out.append(0x20) }
-                try write(v)
+                let range = Int(node.valueStarts[i])..<Int(node.keyStarts[i + 1])
+                try node.bytes.withUnsafeBytes { try write(encoded: UnsafeRawBufferPointer(rebasing: $0[range]), store: m.store) }
                 drainIfFull()
                 return true
             }

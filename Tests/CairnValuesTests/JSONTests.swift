@@ -132,6 +132,32 @@ import Testing
         }
     }
 
+    /// A table (a map of rows) written compact and pretty, spelled out by hand.
+    @Test func tablesAreWrittenAsNestedObjects() throws {
+        let row1 = Value.map(try ProllyMap.build([(.string("a"), .int(1)), (.string("b"), .string("x\"y")), (.string("c"), .bool(true))], store: store))
+        let row2 = Value.map(try ProllyMap.build([(.string("a"), .float(2.0)), (.string("b"), .null), (.string("c"), .string("é"))], store: store))
+        let row3 = Value.map(try ProllyMap.build([(.string("$set"), .int(1))], store: store))
+        let table = Value.map(try ProllyMap.build([(.string("k1"), row1), (.string("k2"), row2), (.string("k3"), row3)], store: store))
+        #expect(try JSON.string(table) == #"{"k1":{"a":1,"b":"x\"y","c":true},"k2":{"a":2.0,"b":null,"c":"é"},"k3":{"$map":[["$set",1]]}}"#)
+        #expect(try JSON.string(table, pretty: true) == """
+            {
+              "k1": {
+                "a": 1,
+                "b": "x\\"y",
+                "c": true
+              },
+              "k2": {
+                "a": 2.0,
+                "b": null,
+                "c": "é"
+              },
+              "k3": {
+                "$map": [["$set",1]]
+              }
+            }
+            """)
+    }
+
     @Test func parsesFromPieces() throws {
         let text = Array(#"{"list":[1,2,3,"four",{"five":5.5}],"s":"\u00e9\ud83d\ude00"}"#.utf8)
         var pieces = stride(from: 0, to: text.count, by: 3).map { Array(text[$0..<min(text.count, $0 + 3)]) }

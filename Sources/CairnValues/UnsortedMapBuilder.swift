@@ -31,7 +31,9 @@ public final class UnsortedMapBuilder {
         var valueOffset: Int
         var seq: Int
     }
-    private var runs: [String] = []
+    /// Spilled runs: open files whose names are already removed, so a killed process leaves
+    /// nothing behind. Each is read back from its start in the merge.
+    private var runs: [(file: UnsafeMutablePointer<FILE>, name: String)] = []
     private var seq = 0
     private var refs: [Hash] = []
 
@@ -83,7 +85,7 @@ public final class UnsortedMapBuilder {
         streaming = compare == nil
     }
 
-    deinit { for r in runs { unlink(r) } }
+    deinit { for r in runs { fclose(r.file) } }
 
     /// Appends an encoded entry; `entryRefs` are the chunks the value references.
     public func append(key: [UInt8], value: [UInt8], refs entryRefs: [Hash] = []) throws {
@@ -145,8 +147,8 @@ public final class UnsortedMapBuilder {
     private func spill() throws {
         sortRun()
         let path = directory + "/run-\(runs.count)-\(getpid()).tmp"
-        guard let f = fopen(path, "wb") else { throw StoreError.io("cannot create \(path): \(String(cString: strerror(errno)))") }
-        runs.append(path)
+        guard let f = fopen(path, "w+b") else { throw StoreError.io("cannot create \(path): \(String(cString: strerror(errno)))") }
+        unlink(path)
         var w = ByteWriter(capacity: 1 << 20)
         do {
             for e in slots {
@@ -158,11 +160,12 @@ public final class UnsortedMapBuilder {
                 if w.bytes.count >= 1 << 20 { try write(w.bytes, f, path); w.bytes.removeAll(keepingCapacity: true) }
             }
             try write(w.bytes, f, path)
+            guard fflush(f) == 0 else { throw StoreError.io("cannot write \(path): \(String(cString: strerror(errno)))") }
         } catch {
             fclose(f)
             throw error
         }
-        guard fclose(f) == 0 else { throw StoreError.io("cannot write \(path)") }
+        runs.append((f, path))
         clearRun()
     }
 
@@ -196,7 +199,10 @@ public final class UnsortedMapBuilder {
         var sources: [RunSource] = []
         // The streamed prefix sorts before every later entry of the same key (it came first).
         if let prefix { sources.append(TreeRun(prefix)) }
-        for r in runs { sources.append(try FileRun(path: r)) }
+        // The file runs own the files from here, and close them.
+        let files = runs
+        runs.removeAll()
+        for r in files { sources.append(FileRun(file: r.file, name: r.name)) }
         if !slots.isEmpty {
             // The last run never touches the disk.
             sortRun()
@@ -234,8 +240,6 @@ public final class UnsortedMapBuilder {
             if try !e.advance() { live.remove(at: best) }
         }
         try emitPending()
-        for r in runs { unlink(r) }
-        runs.removeAll()
         clearRun()
     }
 }
@@ -384,7 +388,7 @@ private final class MemoryRun: RunSource {
 /// Reads a spilled run back through a buffer of 1 MiB (larger if one entry needs it).
 private final class FileRun: RunSource {
     private let file: UnsafeMutablePointer<FILE>
-    private let path: String
+    private let path: String  // the (removed) file's name, for messages
     private var buffer: UnsafeMutableRawPointer
     private var capacity = 1 << 20
     private var start = 0, end = 0
@@ -393,10 +397,10 @@ private final class FileRun: RunSource {
     private(set) var value = UnsafeRawBufferPointer(start: nil, count: 0)
     private(set) var seq = 0
 
-    init(path: String) throws {
-        guard let f = fopen(path, "rb") else { throw StoreError.io("cannot read \(path)") }
-        file = f
-        self.path = path
+    init(file: UnsafeMutablePointer<FILE>, name: String) {
+        rewind(file)
+        self.file = file
+        path = name
         buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
     }
 

@@ -122,10 +122,9 @@ public struct JSONParser {
             return .list(ProllyList(store: store, root: try builder.finish()))
         }
         while true {
-            let v = try value()
             var refs: [Hash] = []
             var w = ByteWriter()
-            try w.value(v, refs: &refs, store: store)
+            try encodeValue(into: &w, refs: &refs)
             try w.bytes.withUnsafeBytes { try builder.appendElement($0, refs: refs) }
             try skipSpace()
             switch try src.next() {
@@ -138,33 +137,84 @@ public struct JSONParser {
     }
 
     mutating func object() throws -> Value {
+        var w = ByteWriter()
+        var refs: [Hash] = []
+        try encodeObject(into: &w, refs: &refs)
+        return try Value.decode(w.bytes, store: store)
+    }
+
+    /// Parses the next value and appends its canonical encoding (as inside a parent) to `w`,
+    /// and the chunks it references to `refs`. Objects never become `Value`s on the way: their
+    /// entries are encoded into one buffer and sorted there.
+    mutating func encodeValue(into w: inout ByteWriter, refs: inout [Hash]) throws {
+        try skipSpace()
+        guard let b = try src.peek() else { throw fail("unexpected end of input") }
+        switch b {
+        case UInt8(ascii: "{"): try encodeObject(into: &w, refs: &refs)
+        case UInt8(ascii: "\""): try w.value(.string(try string()), refs: &refs, store: store)
+        default: try w.value(try value(), refs: &refs, store: store)
+        }
+    }
+
+    mutating func encodeObject(into w: inout ByteWriter, refs: inout [Hash]) throws {
         try enter()
         defer { depth -= 1 }
         let start = src.offset
         src.pos += 1
-        var entries: [(String, Value)] = []
+        var body = ByteWriter()
+        var spans: [EntrySpan] = []
+        var entryRefs: [Hash] = []
+        var tagLike = false
         try skipSpace()
         if try src.peek() == UInt8(ascii: "}") {
             src.pos += 1
-            return .map(try ProllyMap.empty(store: store))
+            return try w.value(.map(try ProllyMap.empty(store: store)), refs: &refs, store: store)
         }
         while true {
             try skipSpace()
             guard try src.peek() == UInt8(ascii: "\"") else { throw fail("expected a string key in an object") }
             let key = try string()
+            if key.utf8.first == UInt8(ascii: "$") { tagLike = true }
+            let k0 = body.bytes.count, r0 = entryRefs.count
+            try body.value(.string(key), refs: &entryRefs, store: store)
             try skipSpace()
             guard try src.next() == UInt8(ascii: ":") else { throw fail("expected ':' after an object key", at: src.offset - 1) }
-            entries.append((key, try value()))
+            let v0 = body.bytes.count
+            try encodeValue(into: &body, refs: &entryRefs)
+            spans.append(EntrySpan(key: k0, value: v0, end: body.bytes.count, refs: r0..<entryRefs.count))
             try skipSpace()
             switch try src.next() {
             case UInt8(ascii: ",")?: continue
             case UInt8(ascii: "}")?:
-                if let tagged = try JSON.untag(entries, store: store, at: start) { return tagged }
-                return .map(try ProllyMap.build(entries.map { (Value.string($0.0), $0.1) }, store: store))
+                if tagLike {
+                    // A tagged form ($set, $struct, ...) is read from Values: rare, small.
+                    let entries = try spans.map { e -> (String, Value) in
+                        guard case .string(let k) = try Value.decode(Array(body.bytes[e.key..<e.value]), store: store) else {
+                            throw fail("expected a string key in an object", at: start)
+                        }
+                        return (k, try Value.decode(Array(body.bytes[e.value..<e.end]), store: store))
+                    }
+                    if let tagged = try JSON.untag(entries, store: store, at: start) {
+                        return try w.value(tagged, refs: &refs, store: store)
+                    }
+                }
+                let map = try ProllyMap.build(encoded: body.bytes, spans: spans, refs: entryRefs, store: store)
+                return try w.value(.map(map), refs: &refs, store: store)
             case nil: throw fail("unexpected end of input in an object")
             case let c?: throw fail("expected ',' or '}' in an object, found '\(printable(c))'", at: src.offset - 1)
             }
         }
+    }
+
+    /// Parses one whole document straight to its canonical encoding (as inside a parent) and
+    /// the chunks that encoding references, without building `Value`s for its objects.
+    public mutating func encodedDocument() throws -> (bytes: [UInt8], refs: [Hash]) {
+        var w = ByteWriter()
+        var refs: [Hash] = []
+        try encodeValue(into: &w, refs: &refs)
+        try skipSpace()
+        if try src.peek() != nil { throw fail("unexpected data after the JSON value") }
+        return (w.bytes, refs)
     }
 
     mutating func hex4() throws -> UInt32 {
@@ -284,12 +334,10 @@ extension JSON {
 
     /// The tagged forms, read back. Nil when the object is an ordinary one.
     static func untag(_ entries: [(String, Value)], store: NodeStore, at offset: Int) throws -> Value? {
-        guard let first = entries.first, first.0.utf8.first == UInt8(ascii: "$") else {
-            guard entries.contains(where: { $0.0.utf8.first == UInt8(ascii: "$") }) else { return nil }
-            return try untag(entries.sorted { $0.0 < $1.0 }, store: store, at: offset)
-        }
+        // A tag has one or two keys, one of them starting with "$", and exactly a tag's keys.
+        guard entries.count <= 2, entries.contains(where: { $0.0.utf8.first == UInt8(ascii: "$") }) else { return nil }
         let keys = Set(entries.map(\.0))
-        func field(_ k: String) -> Value? { entries.first { $0.0 == k }?.1 }
+        func field(_ k: String) -> Value? { entries.last { $0.0 == k }?.1 }  // the last of a repeated key wins
         func bad(_ what: String) -> JSONError { JSONError(message: "malformed \(what)", offset: offset) }
         switch keys {
         case ["$set"]:

@@ -127,7 +127,13 @@ extension ProllyMap {
             try w.value(v, refs: &refs, store: store)
             spans.append(EntrySpan(key: k0, value: v0, end: w.bytes.count, refs: r0..<refs.count))
         }
-        return try w.bytes.withUnsafeBytes { buf in
+        return try build(encoded: w.bytes, spans: spans, refs: refs, store: store)
+    }
+
+    /// Builds a map from entries encoded back to back in `bytes`, in any order (the last of a
+    /// repeated key wins); each span's chunk references are its range of `refs`.
+    static func build(encoded bytes: [UInt8], spans: [EntrySpan], refs: [Hash], store: NodeStore) throws -> ProllyMap {
+        try bytes.withUnsafeBytes { buf in
             func key(_ s: EntrySpan) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buf[s.key..<s.value]) }
             // A stable sort keeps the last of equal keys last; then only that one is kept.
             let sorted = spans.enumerated().sorted {

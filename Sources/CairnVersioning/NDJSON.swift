@@ -41,12 +41,14 @@ extension Repository {
             lineNumber += 1
             if line.last == 0x0D { line.removeLast() }
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-            let value: Value
-            do { value = try JSON.parse(line, store: store) } catch let e as JSONError {
+            // Each line goes straight to its encoding, with no Value for the object.
+            let bytes: [UInt8], refs: [Hash]
+            do {
+                var parser = JSONParser(source: ByteSource(bytes: line), store: store)
+                (bytes, refs) = try parser.encodedDocument()
+            } catch let e as JSONError {
                 throw ImportError("line \(lineNumber): invalid JSON: \(e)")
             }
-            guard case .map(let object) = value else { throw ImportError("line \(lineNumber): expected a JSON object") }
-            let (bytes, refs) = try value.encodedWithRefs(store: store)
             // The key field's encoding, read in place from a small object; a large one (stored
             // by Ref) is looked up.
             var keyBytes: [UInt8]?
@@ -55,7 +57,12 @@ extension Repository {
                     if keyBytes == nil, k.elementsEqual(keyField) { keyBytes = Array(v) }
                 }
             }
-            if !inline { keyBytes = try object.get(.string(key))?.encoded(store: store) }
+            if !inline {
+                guard case .map(let object) = try Value.decode(bytes, store: store) else {
+                    throw ImportError("line \(lineNumber): expected a JSON object")
+                }
+                keyBytes = try object.get(.string(key))?.encoded(store: store)
+            }
             guard let keyBytes else { throw ImportError("line \(lineNumber): no key field '\(key)'") }
             lines.append(line: lineNumber)
             try builder.append(key: keyBytes, value: bytes, refs: refs)

@@ -203,6 +203,40 @@ import Testing
         #expect(try JSON.parse(#"{"$counter":1,"$counter":2}"#, store: store) == .counter(2))
     }
 
+    /// Mutated JSON (bytes flipped, cut, duplicated, spliced from other documents): either a
+    /// value or a JSONError, never a crash or another error.
+    @Test func mutatedJSONNeverCrashes() throws {
+        var rng = SplitMix(seed: 404)
+        let seeds = [#"{"a":[1,2.5,{"$set":[1,"x"]}],"":{"$x":null},"b":"é\u00e9\ud83d\ude00"}"#,
+                     #"[{"$struct":"P","fields":{"x":1}},{"$counter":-3},{"$float":"nan"},{"$map":[[1,2]]}]"#,
+                     #"{"$bytes":"Zm9v","k":[[],{},[[[]]]],"n":-0.0e+10}"#]
+            .map { Array($0.utf8) }
+        let alphabet = Array(#"{}[]:,"\$-+.eE0123456789abtrufnl "#.utf8) + [0x00, 0xff, 0xc3]
+        for _ in 0..<3000 {
+            var b = seeds.randomElement(using: &rng)!
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                guard !b.isEmpty else { break }
+                let i = Int.random(in: 0..<b.count, using: &rng)
+                switch Int.random(in: 0..<5, using: &rng) {
+                case 0: b[i] = alphabet.randomElement(using: &rng)!
+                case 1: b.remove(at: i)
+                case 2: b.insert(alphabet.randomElement(using: &rng)!, at: i)
+                case 3: b = Array(b[..<i])
+                default:
+                    let other = seeds.randomElement(using: &rng)!
+                    let j = Int.random(in: 0..<other.count, using: &rng)
+                    b = Array(b[..<i]) + other[j...]
+                }
+            }
+            do {
+                _ = try JSON.parse(b, store: store)
+            } catch is JSONError {
+            } catch {
+                Issue.record("\(String(decoding: b, as: UTF8.self)): \(error)")
+            }
+        }
+    }
+
     @Test func parsesFromPieces() throws {
         let text = Array(#"{"list":[1,2,3,"four",{"five":5.5}],"s":"\u00e9\ud83d\ude00"}"#.utf8)
         var pieces = stride(from: 0, to: text.count, by: 3).map { Array(text[$0..<min(text.count, $0 + 3)]) }

@@ -151,7 +151,7 @@ public struct JSONParser {
         guard let b = try src.peek() else { throw fail("unexpected end of input") }
         switch b {
         case UInt8(ascii: "{"): try encodeObject(into: &w, refs: &refs)
-        case UInt8(ascii: "\""): try w.value(.string(try string()), refs: &refs, store: store)
+        case UInt8(ascii: "\""): try encodeString(into: &w, refs: &refs)
         default: try w.value(try value(), refs: &refs, store: store)
         }
     }
@@ -173,10 +173,9 @@ public struct JSONParser {
         while true {
             try skipSpace()
             guard try src.peek() == UInt8(ascii: "\"") else { throw fail("expected a string key in an object") }
-            let key = try string()
-            if key.utf8.first == UInt8(ascii: "$") { tagLike = true }
             let k0 = body.bytes.count, r0 = entryRefs.count
-            try body.value(.string(key), refs: &entryRefs, store: store)
+            try encodeString(into: &body, refs: &entryRefs)
+            if scratch.first == UInt8(ascii: "$") { tagLike = true }
             try skipSpace()
             guard try src.next() == UInt8(ascii: ":") else { throw fail("expected ':' after an object key", at: src.offset - 1) }
             let v0 = body.bytes.count
@@ -234,6 +233,23 @@ public struct JSONParser {
     }
 
     mutating func string() throws -> String {
+        try stringBytes()
+        return String(decoding: scratch, as: UTF8.self)  // validated by stringBytes
+    }
+
+    /// Appends the encoding of the string that starts here to `w`, from its bytes.
+    mutating func encodeString(into w: inout ByteWriter, refs: inout [Hash]) throws {
+        try stringBytes()
+        if scratch.count > Format.stringInlineLimit {
+            return try w.value(.string(String(decoding: scratch, as: UTF8.self)), refs: &refs, store: store)
+        }
+        w.byte(Tag.string.rawValue)
+        w.varint(UInt64(scratch.count))
+        w.append(scratch)
+    }
+
+    /// Reads the string that starts here into `scratch`, as valid UTF-8 with escapes decoded.
+    mutating func stringBytes() throws {
         let start = src.offset
         src.pos += 1
         scratch.removeAll(keepingCapacity: true)
@@ -243,11 +259,12 @@ public struct JSONParser {
             switch c {
             case UInt8(ascii: "\""):
                 // ASCII needs no validation; anything else must be valid UTF-8.
-                if high < 0x80 { return String(decoding: scratch, as: UTF8.self) }
-                guard let s = scratch.withUnsafeBufferPointer({ String(validating: $0, as: UTF8.self) }) else {
-                    throw fail("string is not valid UTF-8", at: start)
+                if high >= 0x80 {
+                    guard scratch.withUnsafeBytes({ validUTF8String($0) }) != nil else {
+                        throw fail("string is not valid UTF-8", at: start)
+                    }
                 }
-                return s
+                return
             case UInt8(ascii: "\\"):
                 guard let e = try src.next() else { throw fail("unterminated string", at: start) }
                 switch e {

@@ -6,7 +6,9 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export CAIRN_AUTHOR="Demo <demo@example.com>"
-step() { printf '\n\033[1m$ cairn %s\033[0m\n' "$*"; "$CAIRN" -C "$work" "$@"; }
+# Commands in bold on a terminal (unless NO_COLOR is set), plain in a log.
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s$ cairn %s%s\n' "$bold" "$*" "$plain"; "$CAIRN" -C "$work" "$@"; }
 
 cp "$here/testdata/people.csv" "$here/testdata/config.json" "$work/"
 step init

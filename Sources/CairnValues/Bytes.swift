@@ -131,6 +131,14 @@ struct ByteReader {
 /// common text, is checked eight bytes at a time and decoded without the generic validator.
 @inline(__always)
 func validUTF8String(_ bytes: UnsafeRawBufferPointer) -> String? {
+    let u8 = bytes.bindMemory(to: UInt8.self)
+    if isASCII(bytes) { return String(decoding: u8, as: UTF8.self) }
+    return String(validating: u8, as: UTF8.self)
+}
+
+/// Whether every byte is below 0x80, checked eight bytes at a time.
+@inline(__always)
+func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
     let n = bytes.count
     var i = 0
     var high: UInt64 = 0
@@ -144,7 +152,5 @@ func validUTF8String(_ bytes: UnsafeRawBufferPointer) -> String? {
             i += 1
         }
     }
-    let u8 = bytes.bindMemory(to: UInt8.self)
-    if high & 0x8080_8080_8080_8080 == 0 { return String(decoding: u8, as: UTF8.self) }
-    return String(validating: u8, as: UTF8.self)
+    return high & 0x8080_8080_8080_8080 == 0
 }

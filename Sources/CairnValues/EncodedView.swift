@@ -48,7 +48,7 @@ public enum EncodedView {
         case Tag.string.rawValue:
             let n = try r.length()
             let s = try r.bytes(n)
-            guard r.atEnd, !s.contains(where: { $0 >= 0x80 }) else { return .other }
+            guard r.atEnd, isASCII(s) else { return .other }
             return .asciiString(s)
         default:
             return .other

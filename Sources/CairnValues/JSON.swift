@@ -427,10 +427,7 @@ public struct JSONWriter {
     }
 
     @inline(__always) mutating func drainIfFull() {
-        if out.count >= 1 << 16, let drain {
-            drain(out)
-            out.removeAll(keepingCapacity: true)
-        }
+        if out.count >= 1 << 16 { flush() }
     }
 
     /// Hands what is left in `out` to `drain`.
@@ -557,7 +554,13 @@ public struct JSONWriter {
                 if !first { out.append(UInt8(ascii: ",")) }
                 first = false
                 newline()
-                if case .string(let s) = try Value.decode(node.keyBytes(i), store: m.store) { writeString(s) }
+                try node.withKey(i) { k in
+                    if case .asciiString(let s) = try EncodedView.scalar(k) {
+                        writeStringBytes(s)
+                    } else if case .string(let s) = try Value.decode(Array(k), store: m.store) {
+                        writeString(s)
+                    }
+                }
                 out.append(UInt8(ascii: ":"))
                 if pretty { out.append(0x20) }
                 let range = Int(node.valueStarts[i])..<Int(node.keyStarts[i + 1])
@@ -599,37 +602,34 @@ public struct JSONWriter {
     /// are scalars, written from its bytes. False, having written nothing, for anything else.
     private mutating func writeScalarObject(_ e: UnsafeRawBufferPointer) throws -> Bool {
         guard e.first == Tag.mapLeaf.rawValue else { return false }
+        // One pass, writing as it goes; anything else met on the way takes back what was written.
+        let mark = out.count
         var plain = true
         var n = 0
-        _ = try EncodedView.forEachMapEntry(e) { k, v in
-            n += 1
-            guard plain, case .asciiString = try EncodedView.scalar(k) else { plain = false; return }
-            switch try EncodedView.scalar(v) {
-            case .asciiString, .int, .bool, .null: break
-            case .float(let d) where d.isFinite: break
-            default: plain = false
-            }
-        }
-        guard plain && n > 2 else { return false }
         out.append(UInt8(ascii: "{"))
         indent += 1
-        var first = true
         _ = try EncodedView.forEachMapEntry(e) { k, v in
-            if !first { out.append(UInt8(ascii: ",")) }
-            first = false
+            guard plain, case .asciiString(let name) = try EncodedView.scalar(k) else { plain = false; return }
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            n += 1
             newline()
-            if case .asciiString(let name) = try EncodedView.scalar(k) { writeStringBytes(name) }
+            writeStringBytes(name)
             out.append(UInt8(ascii: ":"))
             if pretty { out.append(0x20) }
             switch try EncodedView.scalar(v) {
             case .asciiString(let s): writeStringBytes(s)
             case .int(let i): out.append(contentsOf: String(i).utf8)
-            case .float(let d): out.append(contentsOf: d.description.utf8)
+            case .float(let d) where d.isFinite: out.append(contentsOf: d.description.utf8)
             case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
-            default: out.append(contentsOf: "null".utf8)
+            case .null: out.append(contentsOf: "null".utf8)
+            default: plain = false
             }
         }
         indent -= 1
+        guard plain && n > 2 else {
+            out.removeSubrange(mark...)
+            return false
+        }
         newline()
         out.append(UInt8(ascii: "}"))
         return true

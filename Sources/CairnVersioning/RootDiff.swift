@@ -89,20 +89,15 @@ public enum RootDiff {
             let name = try segment(d.key)
             if name.hasPrefix(".") { return true }
             var c = ChangeCounts()
-            switch (d.old, d.new) {
-            case (.map, _), (_, .map):
-                if let depth = tableKeyDepth(name) {
-                    try countRows(d.old, d.new, levels: depth, &c)
-                } else if d.old == nil {
-                    c.added = 1
-                } else if d.new == nil {
-                    c.removed = 1
-                } else {
-                    c.modified = 1
-                }
-            case (nil, _): c.added = 1
-            case (_, nil): c.removed = 1
-            default: c.modified = 1
+            let isMap: (Value?) -> Bool = { if case .map? = $0 { true } else { false } }
+            if let depth = tableKeyDepth(name), isMap(d.old) || isMap(d.new) {
+                try countRows(d.old, d.new, levels: depth, &c)
+            } else if d.old == nil {
+                c.added = 1
+            } else if d.new == nil {
+                c.removed = 1
+            } else {
+                c.modified = 1
             }
             out.append((name, c))
             return true

@@ -19,7 +19,9 @@ struct CSVLines {
 
     init(columns: [String], missing: String, store: NodeStore) throws {
         self.columns = columns
-        self.missing = Array(csvField(missing).utf8)
+        var m: [UInt8] = []
+        appendCSVField(missing.utf8, to: &m)
+        self.missing = m
         self.store = store
         let keys = try columns.map { try Value.string($0).encoded(store: store) }
         self.keys = keys
@@ -29,7 +31,15 @@ struct CSVLines {
     }
 
     /// The header line.
-    var header: [UInt8] { Array((columns.map(csvField).joined(separator: ",") + "\n").utf8) }
+    var header: [UInt8] {
+        var h: [UInt8] = []
+        for (n, c) in columns.enumerated() {
+            if n > 0 { h.append(0x2C) }
+            appendCSVField(c.utf8, to: &h)
+        }
+        h.append(0x0A)
+        return h
+    }
 
     /// Builds `line` for a row given by its encoding (a Map). Throws when it is not a Map.
     mutating func row(encoded e: UnsafeRawBufferPointer) throws {
@@ -89,47 +99,37 @@ struct CSVLines {
     private mutating func cell(_ i: Int, encoded v: UnsafeRawBufferPointer) throws {
         switch try EncodedView.scalar(v) {
         case .asciiString(let s):
-            let start = cellBytes.count
-            if s.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
-                cellBytes.append(0x22)
-                for b in s {
-                    if b == 0x22 { cellBytes.append(0x22) }
-                    cellBytes.append(b)
-                }
-                cellBytes.append(0x22)
-            } else {
-                cellBytes.append(contentsOf: s)
-            }
-            cells[i] = start..<cellBytes.count
+            cell(i, bytes: s)
         case .int(let n):
-            let start = cellBytes.count
-            appendDecimal(n)
-            cells[i] = start..<cellBytes.count
+            cell(i, bytes: String(n).utf8)  // a small String: no allocation
         case .float(let d) where d.isFinite:
-            try cell(i, text: d.description)
+            cell(i, text: d.description)
         default:
             try cell(i, text: cellText(Value.decode(Array(v), store: store)))
         }
     }
 
-    private mutating func cell(_ i: Int, text: String) throws {
-        let start = cellBytes.count
-        cellBytes.append(contentsOf: csvField(text).utf8)
-        cells[i] = start..<cellBytes.count
+    private mutating func cell(_ i: Int, text: String) {
+        cell(i, bytes: text.utf8)
     }
 
-    private mutating func appendDecimal(_ n: Int64) {
-        if n < 0 { cellBytes.append(0x2D) }
-        var m = n.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 20 digits, reversed
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat {
-                d[count] = UInt8(m % 10) + 0x30
-                m /= 10
-                count += 1
-            } while m > 0
-            for j in stride(from: count - 1, through: 0, by: -1) { cellBytes.append(d[j]) }
-        }
+    private mutating func cell(_ i: Int, bytes: some Collection<UInt8>) {
+        let start = cellBytes.count
+        appendCSVField(bytes, to: &cellBytes)
+        cells[i] = start..<cellBytes.count
     }
+}
+
+/// Appends a CSV field, quoted when it holds a comma, quote, CR or LF (RFC 4180), a quote
+/// inside written twice.
+func appendCSVField(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
+    guard bytes.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else {
+        return out.append(contentsOf: bytes)
+    }
+    out.append(0x22)
+    for b in bytes {
+        if b == 0x22 { out.append(0x22) }
+        out.append(b)
+    }
+    out.append(0x22)
 }

@@ -114,14 +114,6 @@ struct Export: ParsableCommand {
     }
 }
 
-/// A CSV field, quoted when it holds a comma, quote, CR or LF (RFC 4180).
-func csvField(_ s: String) -> String {
-    guard s.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else { return s }
-    var out = "\""
-    for c in s { if c == "\"" { out += "\"\"" } else { out.append(c) } }
-    return out + "\""
-}
-
 /// Where export writes: a file, written whole or not at all (to a temporary name beside it,
 /// renamed into place by `finish`, removed by `abandon`), or stdout.
 struct Sink {

@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .library(name: "CairnStore", targets: ["CairnStore"]),
         .library(name: "CairnValues", targets: ["CairnValues"]),
+        .library(name: "CairnTables", targets: ["CairnTables"]),
         .library(name: "CairnVersioning", targets: ["CairnVersioning"]),
         .executable(name: "cairn", targets: ["cairn"]),
     ],
@@ -24,7 +25,8 @@ let package = Package(
             name: "CairnStore",
             dependencies: ["CSQLite", "CZstd", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "CairnValues", dependencies: ["CairnStore"]),
-        .target(name: "CairnVersioning", dependencies: ["CairnValues"]),
+        .target(name: "CairnTables", dependencies: ["CairnValues"]),
+        .target(name: "CairnVersioning", dependencies: ["CairnTables"]),
         .executableTarget(
             name: "cairn",
             dependencies: ["CairnVersioning", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -34,6 +36,7 @@ let package = Package(
         .executableTarget(name: "cairn-bench", dependencies: ["CairnStore", "CairnValues"], path: "bench/cairn-bench"),
         .testTarget(name: "CairnStoreTests", dependencies: ["CairnStore", "CSQLite"]),
         .testTarget(name: "CairnValuesTests", dependencies: ["CairnValues"]),
+        .testTarget(name: "CairnTablesTests", dependencies: ["CairnTables"]),
         .testTarget(name: "CairnVersioningTests", dependencies: ["CairnVersioning"]),
         .testTarget(name: "CairnCLITests", dependencies: ["CairnStore"]),
     ]

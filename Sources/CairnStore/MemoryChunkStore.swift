@@ -44,7 +44,9 @@ public final class MemoryChunkStore: ChunkStore, LocalSettings, @unchecked Senda
 
     public func refs(prefix: String) throws -> [(name: String, hash: Hash)] {
         lock.withLock {
-            refTable.filter { $0.key.hasPrefix(prefix) }.sorted { $0.key < $1.key }.map { (name: $0.key, hash: $0.value) }
+            refTable.filter { $0.key.utf8.starts(with: prefix.utf8) }
+                .sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+                .map { (name: $0.key, hash: $0.value) }
         }
     }
 

@@ -9,15 +9,22 @@ import Darwin
 /// The default chunk store: one SQLite file in WAL mode, chunks zstd-compressed.
 ///
 /// Schema (see docs/storage.md):
-/// - `chunks(hash, codec, size, data)`: `data` is the chunk as stored (codec 0: raw, 1: zstd),
-///   `size` its uncompressed length;
+/// - `chunks(hash, codec, size, data, gen)`: `data` is the chunk as stored (codec 0: raw, 1:
+///   zstd), `size` its uncompressed length, `gen` the write generation that gc will read;
+/// - `staged(hash, codec, size, data, refs, transfer)`: chunks a sync received before their
+///   children, kept apart from `chunks` until the graph under them is complete;
 /// - `refs(name, hash)`; `settings(name, value)`, local and never synced;
 /// - `totals`: one row of running counts, so `stats` costs nothing.
 public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Sendable {
     /// SQLite's `application_id`: "CRN1" in ASCII. A file without it is not a store.
     public static let applicationID: Int64 = 0x4352_4E31
     /// SQLite's `user_version`: the store format. Bumped when the schema or encoding changes.
-    public static let formatVersion: Int64 = 1
+    public static let formatVersion: Int64 = 2
+    /// The oldest format this build migrates in place; anything older is refused.
+    public static let oldestMigratableVersion: Int64 = 2
+    /// Each step migrates a store from `version` to `version + 1`, inside one transaction.
+    /// Format 2 is the first with migrations; a later format adds its step here.
+    static let migrations: [Int64: @Sendable (SQLiteConnection) throws -> Void] = [:]
 
     public struct Options: Sendable {
         /// `NORMAL` (the default) survives a process crash with every committed transaction;
@@ -66,10 +73,13 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
         }
         do {
             try conn.execute("PRAGMA page_size = 32768")
+            // SQLite takes auto_vacuum only on an empty file: gc reclaims pages incrementally.
+            try conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
             try conn.execute("PRAGMA journal_mode = WAL")
             try conn.transaction {
                 try conn.execute("""
-                    CREATE TABLE chunks(id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, codec INTEGER NOT NULL, size INTEGER NOT NULL, data BLOB NOT NULL);
+                    CREATE TABLE chunks(id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, codec INTEGER NOT NULL, size INTEGER NOT NULL, data BLOB NOT NULL, gen INTEGER NOT NULL DEFAULT 0);
+                    CREATE TABLE staged(hash BLOB PRIMARY KEY, codec INTEGER NOT NULL, size INTEGER NOT NULL, data BLOB NOT NULL, refs BLOB NOT NULL, transfer TEXT NOT NULL, gen INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
                     CREATE TABLE refs(name TEXT PRIMARY KEY, hash BLOB NOT NULL) WITHOUT ROWID;
                     CREATE TABLE settings(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
                     CREATE TABLE totals(id INTEGER PRIMARY KEY CHECK (id = 0), chunks INTEGER NOT NULL, bytes_stored INTEGER NOT NULL, bytes_uncompressed INTEGER NOT NULL);
@@ -99,14 +109,22 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
             guard appID == applicationID else {
                 throw StoreError.notAStore(path: path, reason: "not marked as a cairn store")
             }
-            let version = try conn.scalarInt("PRAGMA user_version") ?? 0
+            var version = try conn.scalarInt("PRAGMA user_version") ?? 0
             if version > formatVersion { throw StoreError.unsupportedFormat(path: path, version: version) }
-            guard version == formatVersion else {
-                throw StoreError.notAStore(path: path, reason: "unknown store format \(version)")
+            if version < oldestMigratableVersion { throw StoreError.obsoleteFormat(path: path, version: version) }
+            while version < formatVersion {
+                guard let step = migrations[version] else { throw StoreError.obsoleteFormat(path: path, version: version) }
+                try conn.transaction(immediate: true) {
+                    // Another process may have migrated it meanwhile.
+                    guard try conn.scalarInt("PRAGMA user_version") == version else { return }
+                    try step(conn)
+                    try conn.execute("PRAGMA user_version = \(version + 1)")
+                }
+                version = try conn.scalarInt("PRAGMA user_version") ?? 0
             }
             let tables = try conn.scalarInt(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('chunks', 'refs', 'settings', 'totals')")
-            guard tables == 4 else { throw StoreError.corruptStore(reason: "tables are missing") }
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('chunks', 'staged', 'refs', 'settings', 'totals')")
+            guard tables == 5 else { throw StoreError.corruptStore(reason: "tables are missing") }
             try conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = \(options.synchronous.rawValue);")
             try conn.execute(connectionPragmas(options))
             conn.resetUsed()
@@ -159,7 +177,7 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
         guard let e = error as? SQLiteError else { return error }
         if e.isBusy { return StoreError.busy(e.message) }
         if e.isCorrupt || e.isNotADatabase { return StoreError.corruptStore(reason: e.message) }
-        return StoreError.io(e.description)
+        return StoreError.database(code: e.code, message: e.sql.map { "\(e.message) (in \($0))" } ?? e.message)
     }
 
     // MARK: - Chunks
@@ -389,8 +407,9 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
 
     public func refs(prefix: String) throws -> [(name: String, hash: Hash)] {
         try withConnection { conn in
-            let st = try conn.statement("SELECT name, hash FROM refs WHERE substr(name, 1, ?) = ? ORDER BY name")
-            try st.bind(1, Int64(prefix.count))
+            // Compared as bytes: SQLite's substr of text counts code points, Swift's count graphemes.
+            let st = try conn.statement("SELECT name, hash FROM refs WHERE substr(CAST(name AS BLOB), 1, ?) = CAST(? AS BLOB) ORDER BY name")
+            try st.bind(1, Int64(prefix.utf8.count))
             try st.bind(2, prefix)
             var out: [(name: String, hash: Hash)] = []
             while try st.step() {

@@ -6,6 +6,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     case storeExists(path: String)
     /// The store was written by a newer format than this build reads.
     case unsupportedFormat(path: String, version: Int64)
+    /// The store was written by an earlier format that this build cannot migrate.
+    case obsoleteFormat(path: String, version: Int64)
     /// A chunk's bytes do not decode or do not hash to its name.
     case corruptChunk(Hash, reason: String)
     /// The store file itself is damaged.
@@ -18,7 +20,9 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     case chunkTooLarge(size: Int)
     /// Another process held the store's write lock past the busy timeout.
     case busy(String)
-    /// Any other failure of the underlying database or file system.
+    /// SQLite failed: its result code (extended), its message, and the SQL, kept for the caller.
+    case database(code: Int32, message: String)
+    /// Any other failure of the file system.
     case io(String)
 
     public var description: String {
@@ -27,6 +31,9 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         case let .storeExists(path): return "a cairn store already exists at \(path)"
         case let .unsupportedFormat(path, version):
             return "\(path) has store format \(version), newer than this cairn reads (\(SQLiteChunkStore.formatVersion))"
+        case let .obsoleteFormat(path, version):
+            return "\(path) has store format \(version), written by an earlier cairn; this cairn reads format "
+                + "\(SQLiteChunkStore.formatVersion) and cannot migrate it: export its data with that cairn and import it again"
         case let .corruptChunk(hash, reason): return "corrupt chunk \(hash): \(reason)"
         case let .corruptStore(reason): return "the store is corrupt: \(reason)"
         case let .missingReferences(chunk, missing):
@@ -35,6 +42,7 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         case let .invalidRefName(name): return "invalid ref name \"\(name)\""
         case let .chunkTooLarge(size): return "chunk of \(size) bytes exceeds the limit of \(Chunk.maxSize)"
         case let .busy(what): return "the store is busy (another process holds it): \(what)"
+        case let .database(code, message): return "sqlite error \(code): \(message)"
         case let .io(what): return what
         }
     }

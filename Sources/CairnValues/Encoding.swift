@@ -9,6 +9,10 @@ enum Tag: UInt8 {
     case mapLeaf = 0x0B, mapRef = 0x0C
     case setLeaf = 0x0D, setRef = 0x0E
     case structValue = 0x0F, ref = 0x10, counter = 0x11
+    case tuple = 0x12, table = 0x13
+    // A table's row (its cells by slot) inline, or out of line in a chunk of its own; and the
+    // marker of a missing cell. Only ever the values of a table's rows tree.
+    case row = 0x14, rowRef = 0x15, missingCell = 0x1F
     // Internal tree nodes: only ever whole chunks, never inside another value.
     case blobNode = 0x20, listNode = 0x21, mapNode = 0x22, setNode = 0x23
 
@@ -26,7 +30,9 @@ enum Tag: UInt8 {
         case .structValue: .struct
         case .ref: .ref
         case .counter: .counter
-        case .blobNode, .listNode, .mapNode, .setNode: nil
+        case .tuple: .tuple
+        case .table: .table
+        case .row, .rowRef, .missingCell, .blobNode, .listNode, .mapNode, .setNode: nil
         }
     }
 }
@@ -34,15 +40,22 @@ enum Tag: UInt8 {
 public enum Format {
     /// The first byte of every chunk. A reader refuses any other, so a later format can be
     /// detected and migrated.
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
     /// A collection whose whole content is one leaf of at most this many encoded bytes is
     /// written inline in its parent; anything larger is a Ref to its root node.
     public static let inlineLimit = 1024
     /// A string of more UTF-8 bytes than this is stored out of line, as a Blob tree.
     public static let stringInlineLimit = 4096
     /// Nesting deeper than this is refused when decoding, so a hostile chunk cannot exhaust
-    /// the stack.
+    /// the stack, and refused when a value is written (``ValueError/tooDeep``), so nothing is
+    /// stored that could not be read back. JSON input is held to the same limit.
     public static let maxDepth = 64
+    /// How deep input (JSON, a `set`) may nest: below ``maxDepth``, leaving room for the levels
+    /// a value sits under (a table's row and cell, the root's entry).
+    public static let maxInputDepth = 60
+    /// A row whose encoding is larger than this is stored out of line, in a chunk of its own,
+    /// so no row can overflow a node.
+    public static let rowInlineLimit = 4096
 }
 
 // MARK: - Encoding
@@ -51,6 +64,13 @@ extension ByteWriter {
     /// Appends the encoding of `value` as it appears inside a parent, and the hashes of the
     /// chunks it references to `refs`. Long strings are written to `store` as Blob trees.
     mutating func value(_ value: Value, refs: inout [Hash], store: NodeStore) throws {
+        try self.value(value, refs: &refs, store: store, depth: 0)
+    }
+
+    mutating func value(_ value: Value, refs: inout [Hash], store: NodeStore, depth: Int) throws {
+        // Collections are already encoded (their nesting was checked as they were built), so
+        // only values nested in place (structs, tuples) can go deeper here.
+        guard depth < Format.maxDepth else { throw ValueError.tooDeep }
         switch value {
         case .null: byte(Tag.null.rawValue)
         case .bool(let b): byte(b ? Tag.trueValue.rawValue : Tag.falseValue.rawValue)
@@ -83,8 +103,16 @@ extension ByteWriter {
             varint(UInt64(s.fields.count))
             for f in s.fields {
                 string(f.name)
-                try self.value(f.value, refs: &refs, store: store)
+                try self.value(f.value, refs: &refs, store: store, depth: depth + 1)
             }
+        case .tuple(let xs):
+            byte(Tag.tuple.rawValue)
+            varint(UInt64(xs.count))
+            for x in xs { try self.value(x, refs: &refs, store: store, depth: depth + 1) }
+        case .table(let t):
+            byte(Tag.table.rawValue)
+            t.schema.encode(into: &self)
+            tree(t.rows.root, refTag: .mapRef, refs: &refs)
         case .ref(let r):
             byte(Tag.ref.rawValue)
             hash(r.target)
@@ -128,6 +156,16 @@ extension Value {
         var refs: [Hash] = []
         try w.value(self, refs: &refs, store: store)
         return (w.bytes, refs)
+    }
+
+    /// Whether this value, placed `depth` levels inside the values holding it, nests within
+    /// ``Format/maxDepth``, so that the store reads it back.
+    public func fitsNesting(under depth: Int, store: NodeStore) throws -> Bool {
+        let bytes = try encoded(store: store)
+        return bytes.withUnsafeBytes { raw in
+            var r = ByteReader(raw)
+            return (try? r.skipValue(depth: depth)) != nil
+        }
     }
 
     /// The hash of this value: of its encoding as if stored alone (a collection's root node).
@@ -215,8 +253,38 @@ extension ByteReader {
             let k = try byte()
             guard let kind = Value.Kind(rawValue: Int(k)) else { throw DecodeError("unknown ref kind \(k)", at: pos - 1) }
             return .ref(ValueRef(target: h, targetKind: kind))
+        case .tuple:
+            let n = try count(minItemSize: 1)
+            var xs: [Value] = []
+            xs.reserveCapacity(n)
+            for _ in 0..<n { xs.append(try value(store: store, depth: depth + 1)) }
+            return .tuple(xs)
+        case .table:
+            let schema = try Schema.decode(&self)
+            return .table(Table(schema: schema, rows: ProllyMap(store: store, root: try mapTree(depth: depth))))
+        case .row, .rowRef, .missingCell:
+            throw DecodeError("a table row outside its table", at: at)
         case .blobNode, .listNode, .mapNode, .setNode:
             throw DecodeError("a tree node cannot appear inside a value", at: at)
+        }
+    }
+
+    /// A Map's tree as it appears inside a parent: an inline leaf, or a Ref to its root node.
+    mutating func mapTree(depth: Int) throws(DecodeError) -> TreeRoot {
+        let at = pos
+        switch try byte() {
+        case Tag.mapRef.rawValue:
+            return try treeRef(at: at)
+        case Tag.mapLeaf.rawValue:
+            pos = at
+            var refs: [Hash] = []
+            try withUnsafeMutablePointer(to: &refs) { (p) throws(DecodeError) in try skipValue(depth: depth + 1, refs: p) }
+            var header = ByteReader(buf, at: at + 1)
+            let count = try header.varint()
+            let leaf = [Format.version] + Array(UnsafeRawBufferPointer(rebasing: buf[at..<pos]))
+            return TreeRoot(inlineLeaf: leaf, count: count, refs: refs)
+        default:
+            throw DecodeError("expected a map", at: at)
         }
     }
 
@@ -272,6 +340,24 @@ extension ByteReader {
             let k = try byte()
             guard Value.Kind(rawValue: Int(k)) != nil else { throw DecodeError("unknown ref kind \(k)", at: pos - 1) }
             refs?.pointee.append(h)
+        case .tuple:
+            let n = try count(minItemSize: 1)
+            for _ in 0..<n { try skipValue(depth: depth + 1, refs: refs) }
+        case .table:
+            _ = try Schema.decode(&self)
+            guard let t = buf.count > pos ? buf[pos] : nil, t == Tag.mapLeaf.rawValue || t == Tag.mapRef.rawValue else {
+                throw DecodeError("a table's rows are not a map", at: pos)
+            }
+            try skipValue(depth: depth + 1, refs: refs)
+        case .row:
+            let n = try count(minItemSize: 1)
+            for _ in 0..<n {
+                if buf.count > pos && buf[pos] == Tag.missingCell.rawValue { pos += 1 } else { try skipValue(depth: depth + 1, refs: refs) }
+            }
+        case .rowRef:
+            refs?.pointee.append(try hash())
+        case .missingCell:
+            throw DecodeError("a missing-cell marker outside a row", at: at)
         case .blobNode, .listNode, .mapNode, .setNode:
             throw DecodeError("a tree node cannot appear inside a value", at: at)
         }

@@ -52,13 +52,17 @@ public struct ByteSource {
 public struct JSONParser {
     var src: ByteSource
     let store: NodeStore
+    /// Whether objects in Cairn's tagged forms (`{"$set": [...]}`, ...) are read as those kinds.
+    /// Off by default: JSON is plain, and a `$` key is an ordinary key.
+    public let tagged: Bool
     var depth = 0
     /// The bytes of the string being read, reused for every string.
-    private var scratch: [UInt8] = []
+    var scratch: [UInt8] = []
 
-    public init(source: ByteSource, store: NodeStore) {
+    public init(source: ByteSource, store: NodeStore, tagged: Bool = false) {
         src = source
         self.store = store
+        self.tagged = tagged
     }
 
     func fail(_ message: String, at offset: Int? = nil) -> JSONError {
@@ -108,7 +112,7 @@ public struct JSONParser {
 
     mutating func enter() throws {
         depth += 1
-        if depth > 512 { throw fail("nesting deeper than 512") }
+        if depth > Format.maxInputDepth { throw fail("nesting deeper than \(Format.maxInputDepth) levels") }
     }
 
     mutating func array() throws -> Value {
@@ -175,7 +179,7 @@ public struct JSONParser {
             guard try src.peek() == UInt8(ascii: "\"") else { throw fail("expected a string key in an object") }
             let k0 = body.bytes.count, r0 = entryRefs.count
             try encodeString(into: &body, refs: &entryRefs)
-            if scratch.first == UInt8(ascii: "$") { tagLike = true }
+            if tagged && scratch.first == UInt8(ascii: "$") { tagLike = true }
             try skipSpace()
             guard try src.next() == UInt8(ascii: ":") else { throw fail("expected ':' after an object key", at: src.offset - 1) }
             let v0 = body.bytes.count
@@ -342,12 +346,14 @@ public struct JSONParser {
 
 extension JSON {
     /// Parses a JSON document held in memory.
-    public static func parse(_ bytes: [UInt8], store: NodeStore) throws -> Value {
-        var p = JSONParser(source: ByteSource(bytes: bytes), store: store)
+    public static func parse(_ bytes: [UInt8], store: NodeStore, tagged: Bool = false) throws -> Value {
+        var p = JSONParser(source: ByteSource(bytes: bytes), store: store, tagged: tagged)
         return try p.document()
     }
 
-    public static func parse(_ text: String, store: NodeStore) throws -> Value { try parse(Array(text.utf8), store: store) }
+    public static func parse(_ text: String, store: NodeStore, tagged: Bool = false) throws -> Value {
+        try parse(Array(text.utf8), store: store, tagged: tagged)
+    }
 
     /// The tagged forms, read back. Nil when the object is an ordinary one.
     static func untag(_ entries: [(String, Value)], store: NodeStore, at offset: Int) throws -> Value? {
@@ -415,14 +421,18 @@ extension JSON {
 public struct JSONWriter {
     public var out: [UInt8] = []
     let pretty: Bool
+    /// Whether kinds with no JSON form are written in their tagged forms, which read back
+    /// losslessly with a tagged parser. Off by default: their nearest JSON form (docs/format.md).
+    public let tagged: Bool
     var indent = 0
     /// When set, called with the text written so far each time it passes 64 KiB (between
     /// elements), so a large value streams out instead of building up in `out`. `flush()`
     /// hands over the rest.
     public var drain: (([UInt8]) -> Void)?
 
-    public init(pretty: Bool = false, drain: (([UInt8]) -> Void)? = nil) {
+    public init(pretty: Bool = false, tagged: Bool = false, drain: (([UInt8]) -> Void)? = nil) {
         self.pretty = pretty
+        self.tagged = tagged
         self.drain = drain
     }
 
@@ -450,59 +460,78 @@ public struct JSONWriter {
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
         case .int(let i): out.append(contentsOf: String(i).utf8)
         case .float(let d):
-            if d.isNaN { try tagged("$float", .string("nan")) } else if d.isInfinite {
-                try tagged("$float", .string(d < 0 ? "-inf" : "inf"))
+            if !d.isFinite {
+                if tagged { try writeTagged("$float", .string(d.isNaN ? "nan" : (d < 0 ? "-inf" : "inf"))) } else { out.append(contentsOf: "null".utf8) }
             } else {
                 // Swift prints the shortest text that reads back to the same Double, with a
                 // ".0" on whole numbers, so a Float stays a Float.
                 out.append(contentsOf: d.description.utf8)
             }
         case .string(let s): writeString(s)
-        case .counter(let i): try tagged("$counter", .int(i))
+        case .counter(let i):
+            if tagged { try writeTagged("$counter", .int(i)) } else { out.append(contentsOf: String(i).utf8) }
         case .list(let l):
-            out.append(UInt8(ascii: "["))
-            indent += 1
-            var first = true
-            try l.forEach { e in
-                if !first { out.append(UInt8(ascii: ",")) }
-                first = false
-                newline()
-                try write(e)
-                drainIfFull()
-                return true
+            try writeArray { w in try l.forEach { e in try w.element { try $0.write(e) }; return true } }
+        case .tuple(let xs):
+            if tagged {
+                try writeObject([("$tuple", { w in try w.writeArray { w in for x in xs { try w.element { try $0.write(x) } } } })])
+            } else {
+                try writeArray { w in for x in xs { try w.element { try $0.write(x) } } }
             }
-            indent -= 1
-            if !first { newline() }
-            out.append(UInt8(ascii: "]"))
         case .set(let s):
-            try writeObject([("$set", { w in
-                w.out.append(UInt8(ascii: "["))
-                var first = true
-                try s.forEach { e in
-                    if !first { w.out.append(UInt8(ascii: ",")) }
-                    first = false
-                    try w.write(e)
-                    w.drainIfFull()
-                    return true
-                }
-                w.out.append(UInt8(ascii: "]"))
-            })])
+            let body: (inout JSONWriter) throws -> Void = { w in
+                try w.writeArray { w in try s.forEach { e in try w.element { try $0.write(e) }; return true } }
+            }
+            if tagged { try writeObject([("$set", body)]) } else { try body(&self) }
         case .map(let m): try writeMap(m)
+        case .table(let t): try writeTable(t)
         case .struct(let s):
             let fields = try ProllyMap.build(s.fields.map { (Value.string($0.name), $0.value) }, store: NodeStore(MemoryChunkStore()))
-            try writeObject([("$struct", { $0.writeString(s.name) }), ("fields", { try $0.writeMap(fields) })])
+            if tagged {
+                try writeObject([("$struct", { $0.writeString(s.name) }), ("fields", { try $0.writeMap(fields) })])
+            } else {
+                try writeMap(fields)
+            }
         case .ref(let r):
-            try writeObject([("$ref", { $0.writeString(r.target.description) }), ("kind", { $0.writeString(r.targetKind.name) })])
+            if tagged {
+                try writeObject([("$ref", { $0.writeString(r.target.description) }), ("kind", { $0.writeString(r.targetKind.name) })])
+            } else {
+                writeString(r.target.description)
+            }
         case .blob(let b):
-            if b.root.isInline {
-                try tagged("$bytes", .string(Base64.encode(try b.bytes())))
+            if !tagged {
+                writeString(Base64.encode(try b.bytes()))
+            } else if b.root.isInline {
+                try writeTagged("$bytes", .string(Base64.encode(try b.bytes())))
             } else {
                 try writeObject([("$blob", { $0.writeString(b.hash.description) }), ("size", { $0.out.append(contentsOf: String(b.count).utf8) })])
             }
         }
     }
 
-    mutating func tagged(_ key: String, _ v: Value) throws {
+    /// Whether the next element of the array being written is its first.
+    var firstInArray: [Bool] = []
+
+    mutating func writeArray(_ body: (inout JSONWriter) throws -> Void) throws {
+        out.append(UInt8(ascii: "["))
+        indent += 1
+        firstInArray.append(true)
+        try body(&self)
+        let empty = firstInArray.removeLast()
+        indent -= 1
+        if !empty { newline() }
+        out.append(UInt8(ascii: "]"))
+    }
+
+    mutating func element(_ body: (inout JSONWriter) throws -> Void) throws {
+        if !firstInArray[firstInArray.count - 1] { out.append(UInt8(ascii: ",")) }
+        firstInArray[firstInArray.count - 1] = false
+        newline()
+        try body(&self)
+        drainIfFull()
+    }
+
+    mutating func writeTagged(_ key: String, _ v: Value) throws {
         try writeObject([(key, { try $0.write(v) })])
     }
 
@@ -525,6 +554,7 @@ public struct JSONWriter {
     /// A string-keyed map is an object, unless its keys would read as a tag; any other map is
     /// the `$map` form.
     mutating func writeMap(_ m: ProllyMap) throws {
+        guard tagged else { return try writeMapBody(m, plain: true) }
         // Keys sort by kind first, so the keys are all Strings when the first and the last are.
         var plain = true
         if !m.isEmpty {
@@ -557,8 +587,9 @@ public struct JSONWriter {
                 try node.withKey(i) { k in
                     if case .asciiString(let s) = try EncodedView.scalar(k) {
                         writeStringBytes(s)
-                    } else if case .string(let s) = try Value.decode(Array(k), store: m.store) {
-                        writeString(s)
+                    } else {
+                        // Plain JSON: a key that is not a String is written as its text.
+                        writeString(try Value.decode(Array(k), store: m.store).segmentText())
                     }
                 }
                 out.append(UInt8(ascii: ":"))
@@ -626,7 +657,7 @@ public struct JSONWriter {
             }
         }
         indent -= 1
-        guard plain && n > 2 else {
+        guard plain && (n > 2 || !tagged) else {
             out.removeSubrange(mark...)
             return false
         }
@@ -657,9 +688,9 @@ public struct JSONWriter {
 }
 
 extension JSON {
-    /// The JSON text of a value (one line unless `pretty`).
-    public static func string(_ v: Value, pretty: Bool = false) throws -> String {
-        var w = JSONWriter(pretty: pretty)
+    /// The JSON text of a value (one line unless `pretty`; plain unless `tagged`).
+    public static func string(_ v: Value, pretty: Bool = false, tagged: Bool = false) throws -> String {
+        var w = JSONWriter(pretty: pretty, tagged: tagged)
         try w.write(v)
         return String(decoding: w.out, as: UTF8.self)
     }

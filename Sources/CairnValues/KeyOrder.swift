@@ -59,9 +59,31 @@ enum KeyOrder {
         case .ref?:
             let c = hashOrder(a, b)
             return c != 0 ? c : (a[21] < b[21] ? -1 : (a[21] > b[21] ? 1 : 0))
+        case .tuple?:
+            return compareTuples(a, b)
         default:
             return hashOrder(a, b)
         }
+    }
+
+    /// Tuples: element by element in the total order; a tuple that is a prefix of another sorts
+    /// first.
+    static func compareTuples(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        var x = ByteReader(a, at: 1), y = ByteReader(b, at: 1)
+        guard let n = try? x.varint(), let m = try? y.varint() else { return fallbackBytes(a, b) }
+        for _ in 0..<min(n, m) {
+            let xs = x.pos, ys = y.pos
+            guard (try? x.skipValue()) != nil, (try? y.skipValue()) != nil else { return fallbackBytes(a, b) }
+            let c = compare(UnsafeRawBufferPointer(rebasing: a[xs..<x.pos]), UnsafeRawBufferPointer(rebasing: b[ys..<y.pos]))
+            if c != 0 { return c }
+        }
+        return n < m ? -1 : (n > m ? 1 : 0)
+    }
+
+    /// Malformed encodings (never stored: the decoder refuses them) still get a total order.
+    static func fallbackBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        let c = memcmpBytes(a.baseAddress!, b.baseAddress!, min(a.count, b.count))
+        return c != 0 ? c : (a.count < b.count ? -1 : (a.count > b.count ? 1 : 0))
     }
 
     /// Orders two encoded values by their value hash.
@@ -109,16 +131,6 @@ func commonPrefixLength(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) 
 public enum EncodedOrder {
     /// Compares two encoded values in the total order of docs/format.md.
     public static func compare(_ a: [UInt8], _ b: [UInt8]) -> Int { KeyOrder.compare(a, b) }
-
-    /// Compares concatenations of encoded values (composite keys) value by value.
-    public static func compareTuples(_ a: [UInt8], _ b: [UInt8]) -> Int {
-        let x = splitTuple(a), y = splitTuple(b)
-        for (p, q) in zip(x, y) {
-            let c = KeyOrder.compare(p, q)
-            if c != 0 { return c }
-        }
-        return x.count < y.count ? -1 : (x.count > y.count ? 1 : 0)
-    }
 
     /// The encoded values a concatenation holds. Malformed bytes end the split.
     public static func splitTuple(_ bytes: [UInt8]) -> [[UInt8]] {

@@ -54,6 +54,14 @@ public final class NodeStore: @unchecked Sendable {
         return node
     }
 
+    /// The bytes of the chunk named `hash` that is not a tree node (a commit, a row stored out
+    /// of line), including one written here and not yet flushed.
+    public func chunkBytes(_ hash: Hash) throws -> [UInt8] {
+        if let p = lock.withLock({ pendingNodes[hash] ?? inFlight[hash] }) { return p }
+        guard let chunk = try chunks.get(hash) else { throw ValueError.missingChunk(hash) }
+        return chunk.data
+    }
+
     private func lookup(_ hash: Hash) -> Node? {
         if let n = young[hash] { return n }
         if let n = old[hash] {
@@ -143,6 +151,8 @@ public enum ValueError: Error, CustomStringConvertible, Sendable, Equatable {
     case indexOutOfRange(UInt64, count: UInt64)
     case keysOutOfOrder
     case overlappingSplices
+    /// A value nests deeper than the store reads back (``Format/maxDepth``).
+    case tooDeep
 
     public var description: String {
         switch self {
@@ -151,6 +161,7 @@ public enum ValueError: Error, CustomStringConvertible, Sendable, Equatable {
         case let .indexOutOfRange(i, count): "index \(i) is out of range (count \(count))"
         case .keysOutOfOrder: "keys must be appended in strictly increasing order"
         case .overlappingSplices: "list splices overlap"
+        case .tooDeep: "the value nests deeper than \(Format.maxDepth) levels"
         }
     }
 }

@@ -58,15 +58,6 @@ public struct ProllyMap: Sendable, Hashable {
         }
     }
 
-    /// Calls `body` with each entry's value encoding, in key order, in place: the bytes are
-    /// valid only during the call. For scans that read values without decoding them.
-    public func forEachValueBytes(_ body: (UnsafeRawBufferPointer) throws -> Bool) throws {
-        try OrderedTree.forEach(root: root, store: store, from: nil) { node, i in
-            let range = Int(node.valueStarts[i])..<Int(node.keyStarts[i + 1])
-            return try node.bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[range])) }
-        }
-    }
-
     /// All entries in key order, in memory: for small maps and tests.
     public func entries() throws -> [(key: Value, value: Value)] {
         var out: [(key: Value, value: Value)] = []
@@ -187,18 +178,14 @@ extension ProllyMap {
         return ProllyMap(store: store, root: try OrderedTree.apply(sortedUnique(batch), to: root, kind: .map, store: store))
     }
 
-    /// Like ``editing(_:)`` with keys and values already encoded (`nil` removes).
-    public func editingEncoded(_ edits: [(key: [UInt8], value: [UInt8]?)], refs: [Hash] = []) throws -> ProllyMap {
+    /// Like ``editing(_:)`` with keys and values already encoded (`nil` removes), each with
+    /// the chunks its value references.
+    public func editingEncoded(_ edits: [(key: [UInt8], value: [UInt8]?, refs: [Hash])]) throws -> ProllyMap {
         var batch: [LevelEdit] = []
         batch.reserveCapacity(edits.count)
-        for (k, v) in edits {
-            if let v {
-                batch.append(LevelEdit(key: k, entry: k + v, keyLength: k.count, subtree: 1, refs: []))
-            } else {
-                batch.append(LevelEdit(key: k, entry: nil, keyLength: k.count, subtree: 1, refs: []))
-            }
+        for (k, v, refs) in edits {
+            batch.append(LevelEdit(key: k, entry: v.map { k + $0 }, keyLength: k.count, subtree: 1, refs: v == nil ? [] : refs))
         }
-        if !refs.isEmpty, !batch.isEmpty { batch[0].refs = refs }
         return ProllyMap(store: store, root: try OrderedTree.apply(sortedUnique(batch), to: root, kind: .map, store: store))
     }
 

@@ -267,6 +267,12 @@ func normalizedPrefix(_ key: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
         guard let v = try? reader.signed() else { return (rank << 56, 0) }
         let flipped = UInt64(bitPattern: v) ^ (1 << 63)
         return (rank << 56 | flipped >> 8, (flipped & 0xff) << 56)
+    case .tuple?:
+        // The first element's prefix, shifted down a byte under the tuple's rank: shifting
+        // keeps the order of prefixes (ties are settled by the whole keys).
+        guard let n = try? reader.varint(), n > 0 else { return (rank << 56, 0) }
+        let (e0, e1) = normalizedPrefix(UnsafeRawBufferPointer(rebasing: key[reader.pos...]))
+        return (rank << 56 | e0 >> 8, (e0 & 0xff) << 56 | e1 >> 8)
     default:
         return (rank << 56, 0)
     }

@@ -15,6 +15,8 @@ extension Value: Hashable {
         case let (.map(x), .map(y)): return x == y
         case let (.set(x), .set(y)): return x == y
         case let (.ref(x), .ref(y)): return x == y
+        case let (.tuple(x), .tuple(y)): return x == y
+        case let (.table(x), .table(y)): return x == y
         case let (.struct(x), .struct(y)):
             return x.name == y.name && x.fields.count == y.fields.count
                 && zip(x.fields, y.fields).allSatisfy { $0.name == $1.name && $0.value == $1.value }
@@ -35,6 +37,8 @@ extension Value: Hashable {
         case .map(let x): h.combine(x)
         case .set(let x): h.combine(x)
         case .ref(let r): h.combine(r)
+        case .tuple(let xs): h.combine(xs)
+        case .table(let t): h.combine(t)
         case .struct(let s):
             h.combine(s.name)
             for f in s.fields { h.combine(f.name); h.combine(f.value) }

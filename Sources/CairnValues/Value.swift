@@ -19,6 +19,10 @@ public enum Value: Sendable {
     case ref(ValueRef)
     /// A CRDT counter: merges as base + (ours − base) + (theirs − base).
     case counter(Int64)
+    /// An ordered run of values, compared element by element: a table's composite key.
+    case tuple([Value])
+    /// A table: its schema and its rows, in one prolly tree keyed by the whole key.
+    case table(Table)
 
     /// The kind's rank in the total order: values of different kinds sort by it.
     public var kind: Kind {
@@ -35,11 +39,13 @@ public enum Value: Sendable {
         case .struct: .struct
         case .ref: .ref
         case .counter: .counter
+        case .tuple: .tuple
+        case .table: .table
         }
     }
 
     public enum Kind: Int, Sendable, Comparable, CaseIterable {
-        case null, bool, int, float, string, blob, list, map, set, `struct`, ref, counter
+        case null, bool, int, float, string, blob, list, map, set, `struct`, ref, counter, tuple, table
         public static func < (a: Kind, b: Kind) -> Bool { a.rawValue < b.rawValue }
         public var name: String { String(describing: self) }
     }
@@ -82,4 +88,17 @@ public struct ValueRef: Sendable, Hashable {
 extension Value {
     public static func float(canonical d: Double) -> Value { .float(d.isNaN ? .nan : d) }
     public var isNull: Bool { if case .null = self { true } else { false } }
+}
+
+extension Value {
+    /// The text of a key as a path segment or a JSON object key: a String as itself, an Int in
+    /// canonical decimal, a Float as it prints (`0.5`), anything else as its JSON text.
+    public func segmentText() throws -> String {
+        switch self {
+        case .string(let s): return s
+        case .int(let i): return String(i)
+        case .float(let d) where d.isFinite: return d.description
+        default: return try JSON.string(self)
+        }
+    }
 }

@@ -1,14 +1,24 @@
 import CairnValues
+import CairnTables
 
 extension Repository {
     /// Sets (or, with nil, removes) the value at `path` in the working set. The last segment
-    /// is created if missing; the ones before it must exist.
+    /// is created if missing; the ones before it must exist. In a table, a path of one segment
+    /// per key column names a row (set from a JSON object, new fields adding columns), one more
+    /// segment a cell (a new column is added to the schema); a key prefix selects rows for
+    /// removal. A row's key columns cannot be changed.
     public func edit(at path: ValuePath, value: Value?) throws {
+        guard !path.segments.isEmpty else { throw RepositoryError.badPath(path.description, reason: "it names the whole root") }
+        if path.segments[0].hasPrefix(".") { throw RepositoryError.reservedName(path.segments[0]) }
+        if let value {
+            // Nothing is written that the store would not read back: the value, under as many
+            // levels as its path has, must stay within the nesting limit.
+            guard try value.fitsNesting(under: path.segments.count, store: store) else { throw ValueError.tooDeep }
+        }
         let before = try workingRoot()
         guard case .map(let newRoot) = try edited(.map(before), path: path, depth: 0, value: value) else {
             throw RepositoryError.noSuchPath(path.description)
         }
-        if path.segments.count == 1, path.segments[0].hasPrefix(".") { throw RepositoryError.reservedName(path.segments[0]) }
         try setWorkingRoot(newRoot, expected: before)
     }
 
@@ -16,6 +26,8 @@ extension Repository {
         let seg = path.segments[depth]
         let last = depth == path.segments.count - 1
         switch container {
+        case .table(let t):
+            return .table(try editedTable(t, path: path, depth: depth, value: value))
         case .map(let m):
             let existing = try ValuePath.mapKey(seg, in: m)
             if last {
@@ -37,5 +49,80 @@ extension Repository {
         default:
             throw RepositoryError.noSuchPath(path.description)
         }
+    }
+
+    /// An edit inside table `t`, whose path continues at `depth`.
+    private func editedTable(_ t: Table, path: ValuePath, depth: Int, value: Value?) throws -> Table {
+        let n = t.schema.key.count
+        let rest = Array(path.segments[depth...])
+        let p = path.description
+        if rest.count < n {
+            guard value == nil else {
+                throw RepositoryError.badRow(p, reason: "a row's path has one segment per key column (\(n): "
+                    + t.schema.keyColumns.map(\.name).joined(separator: ", ") + ")")
+            }
+            guard let prefix = try ValuePath.tableKey(rest, in: t) else { throw RepositoryError.noSuchPath(p) }
+            var removals: [(key: [Value], cells: [Value?]?)] = []
+            try t.forEachRow(under: prefix) { k, _ in
+                removals.append((try t.decodeKey(Array(k)), nil))
+                return true
+            }
+            guard !removals.isEmpty else { throw RepositoryError.noSuchPath(p) }
+            return try t.editing(removals)
+        }
+        let keySegs = Array(rest[0..<n])
+        let foundKey = try ValuePath.tableKey(keySegs, in: t)
+        let existing = try foundKey.flatMap { try t.row(key: $0) }
+        let key = existing != nil ? foundKey! : ValuePath.newRowKey(keySegs, in: t)
+        if rest.count == n {
+            guard let value else {
+                guard existing != nil else { throw RepositoryError.noSuchPath(p) }
+                return try t.editing([(key, nil)])
+            }
+            guard case .map(let object) = value else { throw RepositoryError.badRow(p, reason: "a row is a JSON object") }
+            var schema = t.schema
+            var cells: [Value?] = []
+            var error: Error?
+            try object.forEach { k, v in
+                guard case .string(let name) = k else {
+                    error = RepositoryError.badRow(p, reason: "its field names must be strings")
+                    return false
+                }
+                if let c = schema.column(named: name), c.isKey {
+                    let i = schema.key.firstIndex(of: c.id)!
+                    if v != key[i] { error = RepositoryError.keyColumn(path: p, column: name); return false }
+                    return true
+                }
+                let c = try schema.column(named: name) ?? schema.addColumn(name)
+                let slot = c.slot!
+                if cells.count <= slot { cells += Array(repeating: nil, count: slot + 1 - cells.count) }
+                cells[slot] = v
+                return true
+            }
+            if let error { throw error }
+            return try t.withSchema(schema).editing([(key, cells)])
+        }
+        guard var cells = existing else { throw RepositoryError.noSuchPath(p) }
+        let name = rest[n]
+        var schema = t.schema
+        if let c = schema.column(named: name), c.isKey { throw RepositoryError.keyColumn(path: p, column: name) }
+        if rest.count == n + 1 {
+            if let value {
+                let slot = try (schema.column(named: name) ?? schema.addColumn(name)).slot!
+                if cells.count <= slot { cells += Array(repeating: nil, count: slot + 1 - cells.count) }
+                cells[slot] = value
+            } else {
+                guard let slot = schema.column(named: name)?.slot, slot < cells.count, cells[slot] != nil else {
+                    throw RepositoryError.noSuchPath(p)
+                }
+                cells[slot] = nil
+            }
+            return try t.withSchema(schema).editing([(key, cells)])
+        }
+        guard let slot = schema.column(named: name)?.slot, slot < cells.count, let cell = cells[slot] else {
+            throw RepositoryError.noSuchPath(p)
+        }
+        cells[slot] = try edited(cell, path: path, depth: depth + n + 1, value: value)
+        return try t.editing([(key, cells)])
     }
 }

@@ -1,4 +1,5 @@
 import CairnValues
+import CairnTables
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -9,8 +10,8 @@ import Darwin
 /// `import`, `set` and `rm` change and `commit` records. What the `cairn` commands call, and
 /// what an app embedding Cairn calls the same way.
 ///
-/// Refs: `heads/NAME` (branch → commit), `tags/NAME` (tag → commit), `working/NAME` (branch →
-/// its working root Map). The current branch is the local setting `core.head` (default
+/// Refs (``RefName``): `heads/NAME` (branch → commit), `tags/NAME` (tag → commit),
+/// `working/NAME` (branch → its ``WorkingSet``). The current branch is the local setting `core.head` (default
 /// `main`). A branch with no commit is *unborn*, as `main` is after `init`.
 public final class Repository: @unchecked Sendable {
     public let chunks: any ChunkStore & LocalSettings
@@ -42,10 +43,12 @@ public final class Repository: @unchecked Sendable {
 
     /// The current branch's commit; nil while the branch is unborn.
     public func head() throws -> Commit? {
-        guard let h = try chunks.ref("heads/" + currentBranch()) else { return nil }
+        guard let h = try chunks.ref(.branch(currentBranch())) else { return nil }
         return try commit(h)
     }
 
+    /// The commit named `hash`. A chunk that is not there is an unknown revision (exit 2); one
+    /// that is there but does not decode is a corrupt chunk (exit 3).
     public func commit(_ hash: Hash) throws -> Commit {
         guard let chunk = try chunks.get(hash) else { throw RepositoryError.unknownRevision(hash.description) }
         return try Commit.decode(chunk, store: store)
@@ -58,26 +61,35 @@ public final class Repository: @unchecked Sendable {
 
     // MARK: Working sets
 
-    /// The working root of `branch` (default: the current one): its own working set if it has
-    /// one, else its commit's root, else the empty Map.
-    public func workingRoot(branch: String? = nil) throws -> ProllyMap {
+    /// The working set of `branch` (default: the current one): its own if it has one, else its
+    /// commit's root with no merge in progress, else the empty root.
+    public func workingSet(branch: String? = nil) throws -> WorkingSet {
         let b = try branch ?? currentBranch()
-        if let h = try chunks.ref("working/" + b) { return try ProllyMap.load(h, store: store) }
-        if let c = try chunks.ref("heads/" + b) { return try root(of: commit(c)) }
-        return try ProllyMap.empty(store: store)
+        if let h = try chunks.ref(.working(b)) { return try WorkingSet.read(h, store: store) }
+        if let c = try chunks.ref(.branch(b)) { return WorkingSet(root: try root(of: commit(c))) }
+        return WorkingSet(root: try ProllyMap.empty(store: store))
     }
 
-    /// Replaces the working root of the current branch, by compare-and-swap against what it
-    /// was read as (`expected`, the root's hash). Nothing moves until every chunk is stored.
+    /// The working root of `branch` (default: the current one).
+    public func workingRoot(branch: String? = nil) throws -> ProllyMap { try workingSet(branch: branch).root }
+
+    /// Replaces the working root of the current branch, keeping any merge in progress, by
+    /// compare-and-swap against what it was read as (`expected`, the root's hash). Nothing
+    /// moves until every chunk is stored.
     public func setWorkingRoot(_ root: ProllyMap, expected: ProllyMap) throws {
         let branch = try currentBranch()
-        let newHash = try root.persistRoot()
+        let current = try chunks.ref(.working(branch))
+        var ws = try current.map { try WorkingSet.read($0, store: store) } ?? workingSet(branch: branch)
+        guard ws.root.hash == expected.hash else { throw RepositoryError.concurrentUpdate("the working set of \(branch)") }
+        ws.root = root
+        try setWorkingSet(ws, branch: branch, expected: current)
+    }
+
+    /// Moves `working/BRANCH` from `expected` (its ref, nil while implied by HEAD) to `ws`.
+    public func setWorkingSet(_ ws: WorkingSet, branch: String, expected: Hash?) throws {
+        let newHash = try ws.write(store: store)
         try store.flush()
-        let current = try chunks.ref("working/" + branch)
-        // The working set may still be implied by HEAD (no ref yet): then it must be unchanged.
-        let implied = try current == nil ? workingRoot(branch: branch).hash : current
-        guard implied == expected.hash else { throw RepositoryError.concurrentUpdate("the working set of \(branch)") }
-        guard try chunks.compareAndSwapRef("working/" + branch, expected: current, new: newHash) else {
+        guard try chunks.compareAndSwapRef(.working(branch), expected: expected, new: newHash) else {
             throw RepositoryError.concurrentUpdate("the working set of \(branch)")
         }
     }
@@ -88,21 +100,24 @@ public final class Repository: @unchecked Sendable {
     @discardableResult
     public func commitWorkingSet(message: String, author: String, date: Int64 = Int64(time(nil)),
                                  allowEmpty: Bool = false) throws -> Commit {
+        guard message.contains(where: { !$0.isWhitespace }) else { throw RepositoryError.emptyMessage }
         let branch = try currentBranch()
-        let parent = try chunks.ref("heads/" + branch)
+        let parent = try chunks.ref(.branch(branch))
         let working = try workingRoot(branch: branch)
+        let parentCommit = try parent.map { try commit($0) }
         if !allowEmpty {
             // Nothing changed since the parent, or, on an unborn branch, nothing at all.
-            if let p = parent, try commit(p).root == working.hash { throw RepositoryError.nothingToCommit }
+            if let p = parentCommit, p.root == working.hash { throw RepositoryError.nothingToCommit }
             if parent == nil && working.isEmpty { throw RepositoryError.nothingToCommit }
         }
         let rootHash = try working.persistRoot()
-        let value = try Commit.value(root: rootHash, parents: parent.map { [$0] } ?? [], author: author, date: date,
+        let value = try Commit.value(root: rootHash, parents: parent.map { [$0] } ?? [],
+                                     generation: (parentCommit?.generation ?? 0) + 1, author: author, date: date,
                                      message: message, store: store)
         let (encoded, refs) = try value.encodedWithRefs(store: store)
         let hash = try store.write([Format.version] + encoded, refs: refs)
         try store.flush()
-        guard try chunks.compareAndSwapRef("heads/" + branch, expected: parent, new: hash) else {
+        guard try chunks.compareAndSwapRef(.branch(branch), expected: parent, new: hash) else {
             throw RepositoryError.concurrentUpdate("branch \(branch)")
         }
         return try commit(hash)
@@ -111,32 +126,32 @@ public final class Repository: @unchecked Sendable {
     // MARK: Branches and tags
 
     public func branches() throws -> [(name: String, commit: Hash)] {
-        try chunks.refs(prefix: "heads/").map { (String($0.name.dropFirst(6)), $0.hash) }
+        try chunks.refs(in: .heads).map { ($0.name, $0.hash) }
     }
 
     public func tags() throws -> [(name: String, commit: Hash)] {
-        try chunks.refs(prefix: "tags/").map { (String($0.name.dropFirst(5)), $0.hash) }
+        try chunks.refs(in: .tags).map { ($0.name, $0.hash) }
     }
 
     public func createBranch(_ name: String, at commit: Hash) throws {
         try Self.validateName(name, kind: "branch")
-        guard try chunks.compareAndSwapRef("heads/" + name, expected: nil, new: commit) else {
+        guard try chunks.compareAndSwapRef(.branch(name), expected: nil, new: commit) else {
             throw RepositoryError.branchExists(name)
         }
     }
 
     public func deleteBranch(_ name: String) throws {
-        guard let h = try chunks.ref("heads/" + name) else { throw RepositoryError.noSuchBranch(name) }
+        guard let h = try chunks.ref(.branch(name)) else { throw RepositoryError.noSuchBranch(name) }
         if try name == currentBranch() { throw RepositoryError.cannotDeleteCurrentBranch(name) }
-        guard try chunks.compareAndSwapRef("heads/" + name, expected: h, new: nil) else {
+        guard try chunks.compareAndSwapRef(.branch(name), expected: h, new: nil) else {
             throw RepositoryError.concurrentUpdate("branch \(name)")
         }
-        if let w = try chunks.ref("working/" + name) { _ = try chunks.compareAndSwapRef("working/" + name, expected: w, new: nil) }
+        if let w = try chunks.ref(.working(name)) { _ = try chunks.compareAndSwapRef(.working(name), expected: w, new: nil) }
     }
 
     /// Switches to `name`. Each branch keeps its own working set, so nothing is lost.
     public func checkout(_ name: String) throws {
-        guard try chunks.ref("heads/" + name) != nil || name == currentBranch() else { throw RepositoryError.noSuchBranch(name) }
+        guard try chunks.ref(.branch(name)) != nil || name == currentBranch() else { throw RepositoryError.noSuchBranch(name) }
         try chunks.setSetting("core.head", name)
     }
 
@@ -144,8 +159,8 @@ public final class Repository: @unchecked Sendable {
     /// working set over when it starts at HEAD, as git does.
     public func checkoutNewBranch(_ name: String, at start: Hash?) throws {
         try Self.validateName(name, kind: "branch")
-        guard try chunks.ref("heads/" + name) == nil else { throw RepositoryError.branchExists(name) }
-        let currentHead = try chunks.ref("heads/" + currentBranch())
+        guard try chunks.ref(.branch(name)) == nil else { throw RepositoryError.branchExists(name) }
+        let currentHead = try chunks.ref(.branch(currentBranch()))
         let carried = try workingRoot()
         if let start = start ?? currentHead {
             try createBranch(name, at: start)
@@ -158,14 +173,19 @@ public final class Repository: @unchecked Sendable {
         }
     }
 
-    public func createTag(_ name: String, at commit: Hash) throws {
+    /// Points tag `name` at `commit`, creating it or, with `force`, moving it.
+    public func setTag(_ name: String, at commit: Hash, force: Bool) throws {
         try Self.validateName(name, kind: "tag")
-        guard try chunks.compareAndSwapRef("tags/" + name, expected: nil, new: commit) else { throw RepositoryError.tagExists(name) }
+        let existing = try chunks.ref(.tag(name))
+        if existing != nil && !force { throw RepositoryError.tagExists(name) }
+        guard try chunks.compareAndSwapRef(.tag(name), expected: existing, new: commit) else {
+            throw RepositoryError.concurrentUpdate("tag \(name)")
+        }
     }
 
     public func deleteTag(_ name: String) throws {
-        guard let h = try chunks.ref("tags/" + name) else { throw RepositoryError.noSuchTag(name) }
-        _ = try chunks.compareAndSwapRef("tags/" + name, expected: h, new: nil)
+        guard let h = try chunks.ref(.tag(name)) else { throw RepositoryError.noSuchTag(name) }
+        _ = try chunks.compareAndSwapRef(.tag(name), expected: h, new: nil)
     }
 
     // MARK: Log

@@ -1,4 +1,5 @@
 import CairnValues
+import CairnTables
 
 /// What a REV names: a commit, or the current branch's working set.
 public enum RevisionTarget: Sendable {
@@ -54,11 +55,14 @@ extension Repository {
             guard let h = try head() else { throw RepositoryError.unbornBranch(try currentBranch()) }
             return h
         }
-        for prefix in ["heads/", "tags/", "remotes/"] {
-            if let h = try chunks.ref(prefix + name) { return try commit(h) }
+        for ns in [RefName.Namespace.heads, .tags, .remotes] {
+            if let h = try chunks.ref(RefName(ns, name)) { return try commit(h) }
         }
         if name.count >= 6, let range = Hash.range(textPrefix: name) {
-            let candidates = try chunks.hashes(in: range, limit: 64).compactMap { h -> Commit? in try? commit(h) }
+            // Chunks that are not commits do not count; a corrupt one is an error (exit 3).
+            let candidates = try chunks.hashes(in: range, limit: 64).compactMap { h -> Commit? in
+                do { return try commit(h) } catch RepositoryError.notACommit { return nil }
+            }
             if candidates.count > 1 { throw RepositoryError.ambiguousRevision(rev) }
             if let c = candidates.first { return c }
         }

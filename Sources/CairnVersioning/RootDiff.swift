@@ -1,4 +1,5 @@
 import CairnValues
+import CairnTables
 
 /// One change between two root values.
 public struct Change: Sendable {
@@ -7,6 +8,17 @@ public struct Change: Sendable {
     public let op: Op
     public let old: Value?
     public let new: Value?
+    /// True for a change of a table's schema (a column added, renamed, moved or dropped, the
+    /// key or the import options): `old` and `new` are ``RootDiff/schemaValue(_:)``s.
+    public let isSchema: Bool
+
+    init(path: ValuePath, op: Op, old: Value?, new: Value?, isSchema: Bool = false) {
+        self.path = path
+        self.op = op
+        self.old = old
+        self.new = new
+        self.isSchema = isSchema
+    }
 }
 
 /// Counts of changes under one top-level name: rows of a table, or 1 for any other value.
@@ -17,39 +29,47 @@ public struct ChangeCounts: Sendable, Equatable {
 }
 
 public enum RootDiff {
-    /// Maps are compared entry by entry down to this depth below the root: names, then rows,
-    /// then fields. An added or removed row is one change at the row's path; a modified row is
-    /// one change for each field that changed.
+    /// Values that are not tables are compared entry by entry down to this depth below the
+    /// root: names, then entries, then their fields.
     static let structuralDepth = 3
 
-    /// The path segment for a map key: a String as itself, an Int in decimal, anything else as
-    /// its JSON text.
-    public static func segment(_ key: Value) throws -> String {
-        switch key {
-        case .string(let s): return s
-        case .int(let i): return String(i)
-        default: return try JSON.string(key)
-        }
-    }
-
-    /// Streams the changes from `a` to `b` (values at `path`, at `depth` below the root).
-    /// Reserved top-level names (`.schema`, `.rules`) are left out unless `path` names them.
-    /// `keyDepth` gives the key levels of a table (2 for `--key A,B`), so its rows and fields
-    /// sit that much deeper.
-    public static func diff(_ a: Value?, _ b: Value?, path: ValuePath, keyDepth: (String) -> Int = { _ in 1 },
+    /// Streams the changes from what `path` names in `a` to what it names in `b`. A table's
+    /// rows are compared by key and their cells by column id, so a renamed or moved column is
+    /// one schema change, not a change to every row. An added or removed row is one change at
+    /// the row's path; a modified row is one change for each cell that changed. Reserved
+    /// top-level names (`.rules`) are left out unless `path` names them.
+    public static func diff(_ a: ValuePath.Target?, _ b: ValuePath.Target?, path: ValuePath,
                             _ body: (Change) throws -> Bool) throws {
-        let limit = path.segments.first.map { 2 + keyDepth($0) } ?? structuralDepth
-        _ = try walk(a, b, path: path, depth: path.segments.count, limit: limit, keyDepth: keyDepth, body)
+        func rows(_ t: ValuePath.Target?) -> (Table, [Value])? {
+            switch t {
+            case .rows(let table, let prefix)?: return (table, prefix)
+            case .row(let table, let key, _)?: return (table, key)
+            default: return nil
+            }
+        }
+        if rows(a) != nil || rows(b) != nil {
+            let x = rows(a), y = rows(b)
+            let prefix = x?.1 ?? y!.1
+            let tablePath = ValuePath(segments: Array(path.segments.dropLast(prefix.count)))
+            _ = try tableDiff(x?.0, y?.0, prefix: prefix, path: tablePath, body)
+            return
+        }
+        func value(_ t: ValuePath.Target?) -> Value? { if case .value(let v)? = t { v } else { nil } }
+        _ = try walk(value(a), value(b), path: path, depth: path.segments.count, body)
     }
 
-    private static func walk(_ a: Value?, _ b: Value?, path: ValuePath, depth: Int, limit: Int, keyDepth: (String) -> Int,
-                             _ body: (Change) throws -> Bool) throws -> Bool {
-        // Above the row level, a Map added or removed whole is reported row by row.
-        if depth >= 1 && depth < limit - 1, a == nil || b == nil, case .map(let m)? = a ?? b {
+    private static func walk(_ a: Value?, _ b: Value?, path: ValuePath, depth: Int, _ body: (Change) throws -> Bool) throws -> Bool {
+        let tableA: Table? = if case .table(let t)? = a { t } else { nil }
+        let tableB: Table? = if case .table(let t)? = b { t } else { nil }
+        // A table against a table, or added or removed whole: row by row.
+        if (tableA != nil || a == nil) && (tableB != nil || b == nil) && (tableA != nil || tableB != nil) {
+            return try tableDiff(tableA, tableB, prefix: [], path: path, body)
+        }
+        // Above the entry level, a Map added or removed whole is reported entry by entry.
+        if depth >= 1 && depth < structuralDepth - 1, a == nil || b == nil, case .map(let m)? = a ?? b {
             var go = true
             try m.forEach { k, v in
-                go = try walk(a == nil ? nil : v, a == nil ? v : nil, path: path.appending(try segment(k)), depth: depth + 1,
-                              limit: limit, keyDepth: keyDepth, body)
+                go = try walk(a == nil ? nil : v, a == nil ? v : nil, path: path.appending(try k.segmentText()), depth: depth + 1, body)
                 return go
             }
             return go
@@ -60,16 +80,11 @@ public enum RootDiff {
         case (let x?, nil): return try body(Change(path: path, op: .remove, old: x, new: nil))
         case (let x?, let y?):
             if x == y { return true }
-            if case .map(let mx) = x, case .map(let my) = y, depth < limit {
+            if case .map(let mx) = x, case .map(let my) = y, depth < structuralDepth {
                 var go = true
                 try mx.diff(to: my) { d in
-                    var childLimit = limit
-                    if depth == 0 {
-                        guard case .string(let name) = d.key, !name.hasPrefix(".") else { return true }
-                        childLimit = 2 + keyDepth(name)
-                    }
-                    go = try walk(d.old, d.new, path: path.appending(try segment(d.key)), depth: depth + 1, limit: childLimit,
-                                  keyDepth: keyDepth, body)
+                    if depth == 0, case .string(let name) = d.key, name.hasPrefix(".") { return true }
+                    go = try walk(d.old, d.new, path: path.appending(try d.key.segmentText()), depth: depth + 1, body)
                     return go
                 }
                 return go
@@ -78,20 +93,116 @@ public enum RootDiff {
         }
     }
 
+    /// The changes between two tables (either may be absent) at `path`, for the rows whose key
+    /// starts with `prefix`.
+    static func tableDiff(_ a: Table?, _ b: Table?, prefix: [Value], path: ValuePath, _ body: (Change) throws -> Bool) throws -> Bool {
+        if let a, let b, prefix.isEmpty, a.schema != b.schema {
+            let c = Change(path: path, op: .modify, old: try schemaValue(a), new: try schemaValue(b), isSchema: true)
+            if try !body(c) { return false }
+        }
+        func rowPath(_ t: Table, _ key: [UInt8]) throws -> ValuePath {
+            try ValuePath(segments: path.segments + t.decodeKey(key).map { try $0.segmentText() })
+        }
+        func rowValue(_ t: Table, _ key: [UInt8], _ row: [UInt8]) throws -> Value {
+            .map(try t.rowMap(key: t.decodeKey(key), cells: t.decodeRow(row)))
+        }
+        guard let a, let b else {
+            let t = (a ?? b)!
+            var go = true
+            try t.forEachRow(under: prefix) { k, r in
+                let key = Array(k), v = try rowValue(t, key, Array(r))
+                go = try body(Change(path: try rowPath(t, key), op: a == nil ? .add : .remove, old: a == nil ? nil : v,
+                                     new: a == nil ? v : nil))
+                return go
+            }
+            return go
+        }
+        let wanted = try prefix.map { try $0.encoded(store: a.store) }
+        var go = true
+        try a.rows.diffEncoded(to: b.rows) { d in
+            if !wanted.isEmpty {
+                let parts = d.key.withUnsafeBytes { k in Table.keyElements(k, columns: (d.new == nil ? a : b).schema.key.count).map { Array($0) } }
+                guard parts.count >= wanted.count, zip(parts, wanted).allSatisfy({ $0 == $1 }) else { return true }
+            }
+            switch d.op {
+            case .add:
+                go = try body(Change(path: try rowPath(b, d.key), op: .add, old: nil, new: try rowValue(b, d.key, d.new!)))
+            case .remove:
+                go = try body(Change(path: try rowPath(a, d.key), op: .remove, old: try rowValue(a, d.key, d.old!), new: nil))
+            case .modify:
+                go = try cellChanges(a, b, key: d.key, old: d.old!, new: d.new!, path: try rowPath(b, d.key), body)
+            }
+            return go
+        }
+        return go
+    }
+
+    /// The cells that differ between two versions of a row, compared by column id.
+    private static func cellChanges(_ a: Table, _ b: Table, key: [UInt8], old: [UInt8], new: [UInt8], path: ValuePath,
+                                    _ body: (Change) throws -> Bool) throws -> Bool {
+        let x = try a.decodeRow(old), y = try b.decodeRow(new)
+        var ids = b.schema.columns.filter { !$0.isKey }.map(\.id)
+        for c in a.schema.columns where !c.isKey && b.schema.column(id: c.id) == nil { ids.append(c.id) }
+        for id in ids {
+            let ca = a.schema.column(id: id), cb = b.schema.column(id: id)
+            let va = ca?.slot.flatMap { $0 < x.count ? x[$0] : nil }
+            let vb = cb?.slot.flatMap { $0 < y.count ? y[$0] : nil }
+            if va == vb { continue }
+            let p = path.appending((cb ?? ca)!.name)
+            let c: Change = switch (va, vb) {
+            case (nil, let n?): Change(path: p, op: .add, old: nil, new: n)
+            case (let o?, nil): Change(path: p, op: .remove, old: o, new: nil)
+            default: Change(path: p, op: .modify, old: va, new: vb)
+            }
+            if try !body(c) { return false }
+        }
+        return true
+    }
+
+    /// A schema as a value, for diffs: `{"columns": [{"name", "id"}...], "key": [names]}`, the
+    /// shape of `cairn schema --json`.
+    public static func schemaValue(_ t: Table) throws -> Value {
+        let store = t.store
+        let columns = try t.schema.columns.map { c -> Value in
+            .map(try ProllyMap.build([(.string("name"), .string(c.name)), (.string("id"), .string(columnIDText(c.id)))], store: store))
+        }
+        return .map(try ProllyMap.build([
+            (.string("columns"), .list(try ProllyList.build(columns, store: store))),
+            (.string("key"), .list(try ProllyList.build(t.schema.keyColumns.map { .string($0.name) }, store: store))),
+        ], store: store))
+    }
+
+    /// A column id as users see it: 16 hex digits.
+    public static func columnIDText(_ id: UInt64) -> String {
+        let hex = String(id, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
     /// Per top-level name, what changed from `a` to `b`: rows added, removed and modified for
-    /// a table (rows sit `tableKeyDepth` levels down), or 1 in the one that applies for any
-    /// other value, a JSON document included. `tableKeyDepth` is nil for a name that is not a
-    /// table in either root.
-    public static func stat(_ a: ProllyMap, _ b: ProllyMap, tableKeyDepth: (String) -> Int?) throws
-        -> [(name: String, counts: ChangeCounts)] {
+    /// a table, or 1 in the one that applies for any other value, a JSON document included.
+    public static func stat(_ a: ProllyMap, _ b: ProllyMap) throws -> [(name: String, counts: ChangeCounts)] {
         var out: [(name: String, counts: ChangeCounts)] = []
         try a.diff(to: b) { d in
-            let name = try segment(d.key)
+            let name = try d.key.segmentText()
             if name.hasPrefix(".") { return true }
             var c = ChangeCounts()
-            let isMap: (Value?) -> Bool = { if case .map? = $0 { true } else { false } }
-            if let depth = tableKeyDepth(name), isMap(d.old) || isMap(d.new) {
-                try countRows(d.old, d.new, levels: depth, &c)
+            let ta: Table? = if case .table(let t)? = d.old { t } else { nil }
+            let tb: Table? = if case .table(let t)? = d.new { t } else { nil }
+            if (ta != nil || d.old == nil) && (tb != nil || d.new == nil) {
+                if let ta, let tb {
+                    try ta.rows.diffEncoded(to: tb.rows) { r in
+                        switch r.op {
+                        case .add: c.added += 1
+                        case .remove: c.removed += 1
+                        case .modify: c.modified += 1
+                        }
+                        return true
+                    }
+                } else if let tb {
+                    c.added = Int(tb.count)
+                } else if let ta {
+                    c.removed = Int(ta.count)
+                }
             } else if d.old == nil {
                 c.added = 1
             } else if d.new == nil {
@@ -103,29 +214,5 @@ public enum RootDiff {
             return true
         }
         return out
-    }
-
-    /// Counts rows `levels` Map levels down: whole subtrees added or removed count their rows.
-    private static func countRows(_ a: Value?, _ b: Value?, levels: Int, _ c: inout ChangeCounts) throws {
-        func rows(_ v: Value?, _ levels: Int) throws -> Int {
-            guard let v else { return 0 }
-            guard levels > 0, case .map(let m) = v else { return 1 }
-            if levels == 1 { return Int(m.count) }
-            var n = 0
-            try m.forEach { _, inner in n += try rows(inner, levels - 1); return true }
-            return n
-        }
-        guard levels > 0, case .map(let x)? = a, case .map(let y)? = b else {
-            if a == nil { c.added += try rows(b, levels) } else if b == nil { c.removed += try rows(a, levels) } else if a != b { c.modified += 1 }
-            return
-        }
-        var inner = ChangeCounts()
-        try x.diff(to: y) { d in
-            try countRows(d.old, d.new, levels: levels - 1, &inner)
-            return true
-        }
-        c.added += inner.added
-        c.removed += inner.removed
-        c.modified += inner.modified
     }
 }

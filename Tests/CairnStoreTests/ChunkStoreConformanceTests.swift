@@ -132,6 +132,23 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
         #expect(try store.refs(prefix: "remotes/origin/").map(\.name) == ["remotes/origin/main"])
     }
 
+    /// A prefix that ends inside a grapheme cluster, or whose characters take several bytes,
+    /// matches by bytes, the same in every store.
+    @Test(arguments: StoreKind.allCases)
+    func listRefsByNonASCIIPrefix(kind: StoreKind) throws {
+        let (store, keep) = try kind.make()
+        defer { withExtendedLifetime(keep) {} }
+        let c = Chunk([1])
+        try store.put([ChunkWrite(c)])
+        for name in ["heads/café/x", "heads/cafe\u{301}/y", "heads/日本/z", "heads/日/w"] {
+            #expect(try store.compareAndSwapRef(name, expected: nil, new: c.hash))
+        }
+        #expect(try store.refs(prefix: "heads/café/").map(\.name) == ["heads/café/x"])
+        #expect(try store.refs(prefix: "heads/cafe").map(\.name) == ["heads/cafe\u{301}/y"])
+        #expect(try store.refs(prefix: "heads/日本").map(\.name) == ["heads/日本/z"])
+        #expect(try store.refs(prefix: "heads/日").count == 2)
+    }
+
     @Test(arguments: StoreKind.allCases)
     func statsCountEachChunkOnce(kind: StoreKind) throws {
         let (store, keep) = try kind.make()

@@ -10,6 +10,12 @@ func rawSQL(_ path: String, _ sql: String) throws {
     try conn.execute(sql)
 }
 
+func rawSQLScalar(_ path: String, _ sql: String) throws -> Int64? {
+    let conn = try SQLiteConnection(path: path, create: false)
+    defer { conn.close() }
+    return try conn.scalarInt(sql)
+}
+
 func hex(_ bytes: [UInt8]) -> String {
     bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
 }
@@ -80,6 +86,25 @@ func hex(_ bytes: [UInt8]) -> String {
         try SQLiteChunkStore.create(at: path).close()
         try rawSQL(path, "PRAGMA user_version = 99")
         #expect(throws: StoreError.unsupportedFormat(path: path, version: 99)) { try SQLiteChunkStore.open(at: path) }
+    }
+
+    @Test func earlierFormatIsRefusedNamingItsVersion() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("store.db")
+        try SQLiteChunkStore.create(at: path).close()
+        try rawSQL(path, "PRAGMA user_version = 1")
+        #expect(throws: StoreError.obsoleteFormat(path: path, version: 1)) { try SQLiteChunkStore.open(at: path) }
+        #expect(StoreError.obsoleteFormat(path: path, version: 1).description.contains("format 1"))
+    }
+
+    @Test func newStoreHasIncrementalVacuumAndRoomForSyncAndGC() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("store.db")
+        try SQLiteChunkStore.create(at: path).close()
+        #expect(try rawSQLScalar(path, "PRAGMA auto_vacuum") == 2)  // 2 = INCREMENTAL
+        #expect(try rawSQLScalar(path, "SELECT count(*) FROM pragma_table_info('chunks') WHERE name = 'gen'") == 1)
+        #expect(try rawSQLScalar(path, "SELECT count(*) FROM sqlite_master WHERE name = 'staged'") == 1)
+        #expect(try rawSQLScalar(path, "PRAGMA user_version") == SQLiteChunkStore.formatVersion)
     }
 
     @Test func flippedChunkBytesAreReportedByName() throws {

@@ -1,4 +1,7 @@
 import ArgumentParser
+import CairnStore
+import CairnValues
+import CairnTables
 import CairnVersioning
 #if canImport(Glibc)
 import Glibc
@@ -53,6 +56,12 @@ struct CLIFailure {
             code = e.isOperationFailure ? CLIExit.failed : CLIExit.usage
             message = e.description
         case let e as ImportError:
+            code = CLIExit.usage
+            message = e.description
+        case let e as ExportError:
+            code = CLIExit.usage
+            message = e.description
+        case let e as SchemaError:
             code = CLIExit.usage
             message = e.description
         case let e as JSONError:

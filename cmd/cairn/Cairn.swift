@@ -1,4 +1,7 @@
 import ArgumentParser
+import CairnStore
+import CairnValues
+import CairnTables
 import CairnVersioning
 
 @main
@@ -13,7 +16,7 @@ struct Cairn: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [Init.self, Import.self, SetCommand.self, Rm.self, Status.self, CommitCommand.self, Log.self, Show.self,
-                      DiffCommand.self, Branch.self, Checkout.self, Tag.self, Export.self, Stats.self])
+                      DiffCommand.self, Branch.self, Checkout.self, Tag.self, SchemaCommand.self, Export.self, Stats.self])
 
     /// Parses, runs, and turns every error into one `error:` line and an exit code from CLI.md.
     static func main() {
@@ -23,6 +26,12 @@ struct Cairn: ParsableCommand {
         } catch {
             exit(withError: error)
         }
+        if arguments.isEmpty {
+            Terminal.writeStderr(helpMessage() + "\n")
+            Terminal.error("no command given (see 'cairn --help')")
+            Foundationless.exit(CLIExit.usage)
+        }
+        arguments = Self.normalized(arguments)
         let command: ParsableCommand
         do {
             command = try parseAsRoot(arguments)
@@ -38,6 +47,34 @@ struct Cairn: ParsableCommand {
         }
     }
 
+    /// Spellings git users type that the parser does not take as they are: `-n5` for `-n 5`,
+    /// and a negative number as `set`'s JSON (`cairn set /t/a/score -5`), moved after `--`.
+    static func normalized(_ arguments: [String]) -> [String] {
+        var out: [String] = []
+        var tail: [String] = []
+        let command = arguments.first { !$0.hasPrefix("-") }
+        var afterDashes = false
+        for a in arguments {
+            if a == "--" { afterDashes = true }
+            if !afterDashes, a.count > 2, a.hasPrefix("-n"), a.dropFirst(2).allSatisfy(\.isNumber) {
+                out += ["-n", String(a.dropFirst(2))]
+            } else if !afterDashes, command == "set", a.count > 1, a.hasPrefix("-"),
+                      let c = a.dropFirst().first, c.isNumber || c == "." {
+                tail.append(a)
+            } else {
+                out.append(a)
+            }
+        }
+        if !tail.isEmpty { out += (afterDashes ? [] : ["--"]) + tail }
+        return out
+    }
+
+    /// The subcommand named in `arguments`, for the hint of a usage error.
+    static func subcommandName(_ arguments: [String]) -> String? {
+        let names = Set(configuration.subcommands.compactMap { $0.configuration.commandName ?? String(describing: $0).lowercased() })
+        return arguments.first { names.contains($0) }
+    }
+
     private static func exitForParseError(_ error: Error) -> Never {
         let code = exitCode(for: error)
         if code == .success {
@@ -46,7 +83,9 @@ struct Cairn: ParsableCommand {
             Foundationless.exit(0)
         }
         let message = Self.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid usage"
-        Terminal.error("\(message) (see 'cairn --help')")
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let help = subcommandName(arguments).map { "cairn help \($0)" } ?? "cairn --help"
+        Terminal.error("\(message) (see '\(help)')")
         Foundationless.exit(CLIExit.usage)
     }
 

@@ -1,4 +1,7 @@
 import ArgumentParser
+import CairnStore
+import CairnValues
+import CairnTables
 import CairnVersioning
 
 struct Init: ParsableCommand {

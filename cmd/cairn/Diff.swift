@@ -1,4 +1,7 @@
 import ArgumentParser
+import CairnStore
+import CairnValues
+import CairnTables
 import CairnVersioning
 
 struct DiffCommand: ParsableCommand {
@@ -21,9 +24,16 @@ struct DiffCommand: ParsableCommand {
     func run() throws {
         var revs: [String] = []
         var path = ValuePath(segments: [])
+        var paths = 0
         for a in arguments {
-            if a.hasPrefix("/") { path = try ValuePath(parsing: a) } else { revs.append(a) }
+            if a.hasPrefix("/") {
+                path = try ValuePath(parsing: a)
+                paths += 1
+            } else {
+                revs.append(a)
+            }
         }
+        guard paths <= 1 else { throw CLIError.usage("diff takes at most one PATH") }
         guard revs.count <= 2 else { throw CLIError.usage("diff takes at most two revisions") }
         let ctx = try Context(global)
         defer { ctx.close() }
@@ -43,8 +53,11 @@ struct DiffCommand: ParsableCommand {
         var out = Output()
         var changed = false
         if stat {
+            if !path.segments.isEmpty, try path.target(in: .map(from)) == nil && path.target(in: .map(to)) == nil {
+                throw RepositoryError.noSuchPath(path.description)
+            }
             var totals = ChangeCounts()
-            for (name, c) in try RootDiff.stat(from, to, tableKeyDepth: repo.tableKeyDepths(from, to)) where path.segments.isEmpty || path.segments[0] == name {
+            for (name, c) in try RootDiff.stat(from, to) where path.segments.isEmpty || path.segments[0] == name {
                 changed = true
                 totals.added += c.added; totals.removed += c.removed; totals.modified += c.modified
                 if json {
@@ -55,20 +68,23 @@ struct DiffCommand: ParsableCommand {
             }
             if !json && changed { out.line(" total: \(totals.added) added, \(totals.removed) removed, \(totals.modified) modified") }
         } else {
-            let a = try path.resolve(in: .map(from)), b = try path.resolve(in: .map(to))
+            let a = try path.target(in: .map(from)), b = try path.target(in: .map(to))
+            if a == nil && b == nil && !path.segments.isEmpty { throw RepositoryError.noSuchPath(path.description) }
             let color = Terminal.colorsStdout
-            try RootDiff.diff(a, b, path: path, keyDepth: repo.keyDepths(from, to)) { c in
+            try RootDiff.diff(a, b, path: path) { c in
                 changed = true
                 if json {
                     var o = JSONObject().add("path", c.path.description).add("op", c.op.rawValue)
                     if let old = c.old { o = o.add(raw: "old", try JSON.string(old)) }
                     if let new = c.new { o = o.add(raw: "new", try JSON.string(new)) }
+                    if c.isSchema { o = o.add(raw: "schema", "true") }
                     out.line(o.text)
                 } else {
+                    let what = c.isSchema ? " (schema)" : ""
                     switch c.op {
-                    case .add: out.line(Color.wrap("+ \(c.path): \(try JSON.string(c.new!))", "32", enabled: color))
-                    case .remove: out.line(Color.wrap("- \(c.path): \(try JSON.string(c.old!))", "31", enabled: color))
-                    case .modify: out.line(Color.wrap("~ \(c.path): \(try JSON.string(c.old!)) -> \(try JSON.string(c.new!))", "33", enabled: color))
+                    case .add: out.line(Color.wrap("+ \(c.path)\(what): \(try JSON.string(c.new!))", "32", enabled: color))
+                    case .remove: out.line(Color.wrap("- \(c.path)\(what): \(try JSON.string(c.old!))", "31", enabled: color))
+                    case .modify: out.line(Color.wrap("~ \(c.path)\(what): \(try JSON.string(c.old!)) -> \(try JSON.string(c.new!))", "33", enabled: color))
                     }
                 }
                 return true
@@ -76,40 +92,5 @@ struct DiffCommand: ParsableCommand {
         }
         out.flush()
         if exitCode && changed { throw ExitCode(CLIExit.failed) }
-    }
-}
-
-struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the current branch and what its working set changes against HEAD.")
-
-    @OptionGroup var global: GlobalOptions
-    @Flag(help: "Print one JSON document: branch, head, changes, conflicts.") var json = false
-
-    func run() throws {
-        let ctx = try Context(global)
-        defer { ctx.close() }
-        let repo = ctx.repo
-        let branch = try repo.currentBranch()
-        let head = try repo.head()
-        let from = try head.map { try repo.root(of: $0) } ?? ProllyMap.empty(store: repo.store)
-        let working = try repo.workingRoot()
-        let changes = try RootDiff.stat(from, working, tableKeyDepth: repo.tableKeyDepths(from, working))
-        if json {
-            var ch = "{"
-            for (i, (name, c)) in changes.enumerated() {
-                ch += (i > 0 ? "," : "") + jsonQuoted(name) + ":" + JSONObject().add("added", c.added).add("removed", c.removed).add("modified", c.modified).text
-            }
-            ch += "}"
-            print(JSONObject().add("branch", branch).add(raw: "head", head.map { jsonQuoted($0.hash.description) } ?? "null")
-                .add(raw: "changes", ch).add("conflicts", 0).text)
-            return
-        }
-        print("On branch \(branch)" + (head == nil ? " (no commits yet)" : ""))
-        if changes.isEmpty {
-            print("nothing to commit, working set matches HEAD")
-        } else {
-            print("Changes not committed:")
-            for (name, c) in changes { print("  \(name): \(c.added) added, \(c.removed) removed, \(c.modified) modified") }
-        }
     }
 }

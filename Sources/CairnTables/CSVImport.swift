@@ -1,0 +1,106 @@
+import CairnValues
+
+/// What an import made: the table, and how many rows it read.
+public struct ImportedTable: Sendable {
+    public let table: Table
+    public let rows: UInt64
+}
+
+/// Reading files into tables: CSV here, NDJSON and JSON arrays of objects in
+/// `NDJSONImport.swift`. Each streams its file and builds the rows tree in bounded memory.
+public enum TableImport {
+    /// Options recorded in the schema, so export gives back what was imported.
+    public struct Options: Sendable {
+        /// The key columns, in key order (default: the first column).
+        public var key: [String]?
+        /// Type cells (Int, Float, else String); false keeps every cell a String.
+        public var infer: Bool
+        /// A cell with this text is a missing cell, as an empty one is.
+        public var null: String?
+        public init(key: [String]? = nil, infer: Bool = true, null: String? = nil) {
+            self.key = key
+            self.infer = infer
+            self.null = null
+        }
+    }
+
+    /// Reads a CSV file (RFC 4180; the first row is the header) into a table. `path` `-` reads
+    /// standard input. Spilled sort runs go to `tempDirectory`.
+    public static func csv(path: String, options: Options, store: NodeStore, tempDirectory: String,
+                           progress: ((Int, Int) -> Void)? = nil) throws -> ImportedTable {
+        let file = try FileReader(path: path, text: true)
+        file.progress = progress
+        var csv = CSVReader(refill: file.read)
+        guard let header = try csv.next() else { throw ImportError("\(path) is empty: no header row") }
+        let columns = header.fields
+        if let dup = firstDuplicate(columns) { throw ImportError("line 1: column '\(dup)' appears twice") }
+        if columns.contains(where: \.isEmpty) { throw ImportError("line 1: a column has no name") }
+        let key = options.key ?? [columns[0]]
+        if let dup = firstDuplicate(key) { throw ImportError("key column '\(dup)' is named twice") }
+        for k in key where !columns.contains(k) {
+            throw ImportError("key column '\(k)' is not in the header (\(columns.joined(separator: ",")))")
+        }
+        let schema = try Schema(columns: columns, key: key, format: "csv", null: options.null, infer: options.infer)
+        let encoder = RowEncoder(schema: schema, fields: columns)
+        let builder = UnsortedMapBuilder(store: store, directory: tempDirectory, duplicates: .refuse)
+        var lines = LineIndex()
+        let nullBytes = options.null.map { Array($0.utf8) }
+        var record = CSVRecord()
+        // Reused for every row: encoding a row allocates nothing.
+        var keyBytes: [UInt8] = [], rowBytes: [UInt8] = [], rowRefs: [Hash] = []
+        var cells: [RowEncoder.Cell?] = Array(repeating: nil, count: columns.count)
+        let rows: ProllyMap
+        do {
+            while let line = try csv.next(into: &record) {
+                if record.count == 1 && record.bytes.isEmpty { continue }  // a blank line
+                guard record.count == columns.count else {
+                    throw ImportError("line \(line): \(record.count) fields, the header has \(columns.count)")
+                }
+                try record.bytes.withUnsafeBytes { raw in
+                    for i in 0..<record.count {
+                        let range = record.range(i)
+                        let f = UnsafeRawBufferPointer(rebasing: raw[range])
+                        if f.isEmpty || (nullBytes.map { f.elementsEqual($0) } ?? false) {
+                            cells[i] = nil
+                        } else {
+                            guard let cell = typedCell(bytes: f, at: range.lowerBound, infer: options.infer) else {
+                                throw ImportError("line \(line): not valid UTF-8")
+                            }
+                            cells[i] = cell
+                        }
+                    }
+                    for (n, i) in encoder.keyFields.enumerated() where cells[i] == nil {
+                        throw ImportError("line \(line): the key column '\(key[n])' is empty")
+                    }
+                    keyBytes.removeAll(keepingCapacity: true)
+                    try encoder.encodeKey(cells, record: raw, store: store, appendingTo: &keyBytes)
+                    rowBytes.removeAll(keepingCapacity: true)
+                    try encoder.encodeRow(cells, record: raw, store: store, refs: &rowRefs, appendingTo: &rowBytes)
+                }
+                lines.append(line: line)  // before append: a duplicate is reported by it
+                try keyBytes.withUnsafeBytes { k in
+                    try rowBytes.withUnsafeBytes { v in try builder.append(key: k, value: v, refs: rowRefs) }
+                }
+                rowRefs.removeAll(keepingCapacity: true)
+            }
+            rows = try builder.finish()
+        } catch let e as UnsortedMapBuilder.DuplicateKey {
+            throw ImportError("line \(lines[e.second]): duplicate key \(keyText(e.key, store: store)) (first at line \(lines[e.first]))")
+        }
+        return ImportedTable(table: Table(schema: schema, rows: rows), rows: UInt64(lines.count))
+    }
+
+    /// A key as a user writes it: its columns' texts joined by commas.
+    static func keyText(_ key: [UInt8], store: NodeStore) -> String {
+        guard let v = try? Value.decode(key, store: store) else { return "?" }
+        let parts: [Value]
+        if case .tuple(let xs) = v { parts = xs } else { parts = [v] }
+        return "'" + parts.map { (try? $0.segmentText()) ?? "?" }.joined(separator: ",") + "'"
+    }
+}
+
+func firstDuplicate(_ xs: [String]) -> String? {
+    var seen = Set<String>()
+    for x in xs where !seen.insert(x).inserted { return x }
+    return nil
+}

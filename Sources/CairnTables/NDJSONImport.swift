@@ -1,0 +1,163 @@
+import CairnValues
+
+extension TableImport {
+    /// Reads NDJSON (one JSON object a line) into a table keyed by the fields `key`. Rows may
+    /// hold nested values and fields that vary from row to row: the columns are the fields in
+    /// the order first seen; an absent field is a missing cell, `null` the Null value.
+    public static func ndjson(path: String, key: [String], store: NodeStore, tempDirectory: String,
+                              progress: ((Int, Int) -> Void)? = nil) throws -> ImportedTable {
+        let file = try FileReader(path: path, text: true)
+        file.progress = progress
+        let rows = ObjectRows(key: key, format: "ndjson", store: store, tempDirectory: tempDirectory)
+        var lines = LineReader(file: file)
+        var lineNumber = 0
+        while var line = try lines.next() {
+            lineNumber += 1
+            if line.last == 0x0D { line.removeLast() }
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            var parser = JSONParser(source: ByteSource(bytes: line), store: store)
+            do {
+                try rows.add(&parser, at: "line \(lineNumber)", position: lineNumber)
+                try parser.expectEnd()
+            } catch let e as JSONError {
+                throw ImportError("line \(lineNumber): invalid JSON: \(e)")
+            }
+        }
+        return try rows.finish(unit: "line")
+    }
+
+    /// Reads a JSON document that is an array of objects into a table keyed by `key`, as
+    /// ``ndjson(path:key:store:tempDirectory:progress:)`` does for lines.
+    public static func jsonRows(path: String, key: [String], store: NodeStore, tempDirectory: String,
+                                progress: ((Int, Int) -> Void)? = nil) throws -> ImportedTable {
+        let file = try FileReader(path: path, text: true)
+        file.progress = progress
+        let rows = ObjectRows(key: key, format: "json", store: store, tempDirectory: tempDirectory)
+        var parser = JSONParser(source: ByteSource(refill: file.read), store: store)
+        var n = 0
+        do {
+            try parser.forEachElementOfDocument { p in
+                n += 1
+                try rows.add(&p, at: "element \(n)", position: n)
+            }
+        } catch let e as JSONError {
+            throw ImportError("invalid JSON: \(e)")
+        }
+        return try rows.finish(unit: "element")
+    }
+}
+
+/// Rows of a table built from JSON objects, one object at a time.
+final class ObjectRows {
+    private let key: [String]
+    private let format: String
+    private let store: NodeStore
+    private let builder: UnsortedMapBuilder
+    /// Column names in the order first seen, with their UTF-8 and where their cells go: a
+    /// slot, or for a key column its place in the key.
+    private var names: [String] = []
+    private var nameBytes: [[UInt8]] = []
+    private var place: [Place] = []
+    private var byName: [[UInt8]: Int] = [:]
+    private var slots = 0
+    private enum Place { case slot(Int), key(Int) }
+    /// The columns of the last object, in its order: the next one most likely has the same.
+    private var lastOrder: [Int] = []
+    private var positions = LineIndex()
+    private var count: UInt64 = 0
+
+    init(key: [String], format: String, store: NodeStore, tempDirectory: String) {
+        self.key = key
+        self.format = format
+        self.store = store
+        builder = UnsortedMapBuilder(store: store, directory: tempDirectory, duplicates: .refuse)
+    }
+
+    private func column(_ name: UnsafeRawBufferPointer, expected: Int) -> Int {
+        if expected < lastOrder.count, nameBytes[lastOrder[expected]].withUnsafeBytes({ $0.elementsEqual(name) }) {
+            return lastOrder[expected]
+        }
+        let bytes = Array(name)
+        if let c = byName[bytes] { return c }
+        let c = names.count
+        let s = String(decoding: bytes, as: UTF8.self)
+        names.append(s)
+        nameBytes.append(bytes)
+        if let k = key.firstIndex(of: s) { place.append(.key(k)) } else { place.append(.slot(slots)); slots += 1 }
+        byName[bytes] = c
+        return c
+    }
+
+    /// Reads one object from `parser` as a row.
+    func add(_ parser: inout JSONParser, at what: String, position: Int) throws {
+        var cells: [[UInt8]?] = Array(repeating: nil, count: slots)
+        var keyParts: [[UInt8]?] = Array(repeating: nil, count: key.count)
+        var refs: [Hash] = []
+        var order: [Int] = []
+        try parser.forEachField { name, value, valueRefs in
+            let c = column(name, expected: order.count)
+            order.append(c)
+            switch place[c] {
+            case .key(let k): keyParts[k] = value
+            case .slot(let s):
+                if s >= cells.count { cells += Array(repeating: nil, count: s + 1 - cells.count) }
+                cells[s] = value
+                refs += valueRefs
+            }
+        }
+        lastOrder = order
+        var parts: [[UInt8]] = []
+        for (k, part) in keyParts.enumerated() {
+            guard let part else { throw ImportError("\(what): no key field '\(key[k])'") }
+            parts.append(part)
+        }
+        let keyBytes = Table.keyEncoding(parts)
+        let (bytes, rowRefs) = try Table.outOfLineIfLarge(Table.rowEncoding(cells), refs: refs, store: store)
+        positions.append(line: position)
+        try builder.append(key: keyBytes, value: bytes, refs: rowRefs)
+        count += 1
+    }
+
+    func finish(unit: String) throws -> ImportedTable {
+        let rows: ProllyMap
+        do { rows = try builder.finish() } catch let e as UnsortedMapBuilder.DuplicateKey {
+            throw ImportError("\(unit) \(positions[e.second]): duplicate key \(TableImport.keyText(e.key, store: store)) (first at \(unit) \(positions[e.first]))")
+        }
+        // Every row has the key fields, so only a table with no rows can lack them.
+        for k in key where !names.contains(k) { names.append(k) }
+        let schema = try Schema(columns: names, key: key, format: format, null: nil, infer: true)
+        return ImportedTable(table: Table(schema: schema, rows: rows), rows: count)
+    }
+}
+
+/// Splits a file into lines, taking them from a buffer by position; only the partial last
+/// line is carried over when the next piece is read.
+struct LineReader {
+    let file: FileReader
+    private var pending: [UInt8] = []
+    private var start = 0
+    private var finished = false
+
+    init(file: FileReader) { self.file = file }
+
+    mutating func next() throws -> [UInt8]? {
+        var searchFrom = start
+        while true {
+            if let nl = pending[searchFrom...].firstIndex(of: 0x0A) {
+                let line = Array(pending[start..<nl])
+                start = nl + 1
+                return line
+            }
+            if finished {
+                guard start < pending.count else { return nil }
+                defer { start = pending.count }
+                return Array(pending[start...])
+            }
+            pending.removeSubrange(..<start)
+            start = 0
+            searchFrom = pending.count
+            let piece = try file.read()
+            if piece.isEmpty { finished = true } else { pending.append(contentsOf: piece) }
+        }
+    }
+}

@@ -1,0 +1,219 @@
+/// A table: a ``Schema`` and its rows, in one prolly tree keyed by the whole key.
+///
+/// - The key of a row is its key column's value, or, for a composite key, the ``Value/tuple(_:)``
+///   of its key columns' values in key order, compared element by element.
+/// - A row stores its non-key cells by slot (``Schema/Column/slot``), with no column names and
+///   no copy of the key; a missing cell costs one byte and trailing missing cells nothing. A
+///   row too large for a node is stored out of line (docs/format.md, "Tables").
+public struct Table: Sendable, Hashable {
+    public let schema: Schema
+    /// Encoded key → encoded row. Its values are rows, not values: read them through the
+    /// table (``row(key:)``, ``forEachRow(under:_:)``), never as `Value`s.
+    public let rows: ProllyMap
+
+    public init(schema: Schema, rows: ProllyMap) {
+        self.schema = schema
+        self.rows = rows
+    }
+
+    public static func empty(schema: Schema, store: NodeStore) throws -> Table {
+        Table(schema: schema, rows: try ProllyMap.empty(store: store))
+    }
+
+    public var store: NodeStore { rows.store }
+    public var count: UInt64 { rows.count }
+
+    public func withSchema(_ schema: Schema) -> Table { Table(schema: schema, rows: rows) }
+
+    // MARK: Keys
+
+    /// The key of a row whose key columns hold `values` (in key order).
+    public func key(_ values: [Value]) -> Value { values.count == 1 ? values[0] : .tuple(values) }
+
+    public func encodeKey(_ values: [Value]) throws -> [UInt8] { try key(values).encoded(store: store) }
+
+    /// The key columns' values of an encoded key, in key order.
+    public func decodeKey(_ bytes: [UInt8]) throws -> [Value] {
+        let v = try Value.decode(bytes, store: store)
+        if schema.key.count == 1 { return [v] }
+        guard case .tuple(let xs) = v, xs.count == schema.key.count else {
+            throw StoreError.corruptChunk(rows.hash, reason: "a row key does not match the table's key columns")
+        }
+        return xs
+    }
+
+    /// The encodings of the first `n` elements of an encoded key (all of a single-column key).
+    package static func keyElements(_ key: UnsafeRawBufferPointer, columns: Int) -> [UnsafeRawBufferPointer] {
+        guard columns > 1 else { return [key] }
+        var r = ByteReader(key, at: 1)
+        guard key.first == Tag.tuple.rawValue, let n = try? r.varint() else { return [] }
+        var out: [UnsafeRawBufferPointer] = []
+        for _ in 0..<n {
+            let s = r.pos
+            guard (try? r.skipValue()) != nil else { return out }
+            out.append(UnsafeRawBufferPointer(rebasing: key[s..<r.pos]))
+        }
+        return out
+    }
+
+    // MARK: Rows
+
+    /// The cells of the row with this key, by slot (nil: missing); nil when there is no row.
+    public func row(key values: [Value]) throws -> [Value?]? {
+        guard let bytes = try rows.getEncoded(encodeKey(values)) else { return nil }
+        return try decodeRow(bytes)
+    }
+
+    /// Calls `body` with each row's encoded key and encoded row, in key order, from the rows
+    /// whose key starts with `prefix` (every row when it is empty), until it returns false.
+    /// The bytes are valid only during the call.
+    public func forEachRow(under prefix: [Value] = [],
+                           _ body: (_ key: UnsafeRawBufferPointer, _ row: UnsafeRawBufferPointer) throws -> Bool) throws {
+        let keyColumns = schema.key.count
+        precondition(prefix.count <= keyColumns)
+        var start: [UInt8]? = nil
+        var want: [[UInt8]] = []
+        if !prefix.isEmpty {
+            want = try prefix.map { try $0.encoded(store: store) }
+            start = try (prefix.count == keyColumns ? key(prefix) : .tuple(prefix)).encoded(store: store)
+        }
+        try OrderedTree.forEach(root: rows.root, store: store, from: start) { node, i in
+            try node.bytes.withUnsafeBytes { raw in
+                let k = UnsafeRawBufferPointer(rebasing: raw[Int(node.keyStarts[i])..<Int(node.valueStarts[i])])
+                if !want.isEmpty {
+                    let parts = Self.keyElements(k, columns: keyColumns)
+                    guard parts.count >= want.count else { return false }
+                    for (p, w) in zip(parts, want) where !w.withUnsafeBytes({ $0.elementsEqual(p) }) { return false }
+                }
+                let v = UnsafeRawBufferPointer(rebasing: raw[Int(node.valueStarts[i])..<Int(node.keyStarts[i + 1])])
+                return try body(k, v)
+            }
+        }
+    }
+
+    /// How many rows have a key that starts with `prefix`, counting up to `limit`.
+    public func count(under prefix: [Value], limit: UInt64 = .max) throws -> UInt64 {
+        if prefix.isEmpty { return min(count, limit) }
+        var n: UInt64 = 0
+        try forEachRow(under: prefix) { _, _ in n += 1; return n < limit }
+        return n
+    }
+
+    /// The table with these rows set (`nil` cells: the row is removed). Keys are the key
+    /// columns' values, cells are by slot.
+    public func editing(_ edits: [(key: [Value], cells: [Value?]?)]) throws -> Table {
+        var encoded: [(key: [UInt8], value: [UInt8]?, refs: [Hash])] = []
+        for e in edits {
+            let k = try encodeKey(e.key)
+            if let cells = e.cells {
+                let (row, refs) = try encodeRow(cells)
+                encoded.append((k, row, refs))
+            } else {
+                encoded.append((k, nil, []))
+            }
+        }
+        return Table(schema: schema, rows: try rows.editingEncoded(encoded))
+    }
+
+    /// The encoding of a row with these cells (by slot, nil: missing), and the chunks it
+    /// references. A row larger than ``Format/rowInlineLimit`` is written out of line.
+    public func encodeRow(_ cells: [Value?]) throws -> (bytes: [UInt8], refs: [Hash]) {
+        var w = ByteWriter()
+        var refs: [Hash] = []
+        let n = (cells.lastIndex { $0 != nil } ?? -1) + 1
+        w.byte(Tag.row.rawValue)
+        w.varint(UInt64(n))
+        for c in cells.prefix(n) {
+            if let c { try w.value(c, refs: &refs, store: store, depth: 2) } else { w.byte(Tag.missingCell.rawValue) }
+        }
+        return try Self.outOfLineIfLarge(w.bytes, refs: refs, store: store)
+    }
+
+    /// The encoding of a key from its columns' encodings, in key order: the one, or a tuple.
+    package static func keyEncoding(_ parts: [[UInt8]]) -> [UInt8] {
+        guard parts.count > 1 else { return parts[0] }
+        var w = ByteWriter()
+        w.byte(Tag.tuple.rawValue)
+        w.varint(UInt64(parts.count))
+        for p in parts { w.append(p) }
+        return w.bytes
+    }
+
+    /// The encoding of a row from its cells' encodings by slot (nil: missing), trailing
+    /// missing cells dropped. Not yet out of line: see ``outOfLineIfLarge(_:refs:store:)``.
+    package static func rowEncoding(_ cells: [[UInt8]?]) -> [UInt8] {
+        var n = cells.count
+        while n > 0 && cells[n - 1] == nil { n -= 1 }
+        var w = ByteWriter()
+        w.byte(Tag.row.rawValue)
+        w.varint(UInt64(n))
+        for c in cells.prefix(n) { if let c { w.append(c) } else { w.byte(Tag.missingCell.rawValue) } }
+        return w.bytes
+    }
+
+    /// A row's encoding as it goes in the tree: itself, or when it is larger than
+    /// ``Format/rowInlineLimit`` a Ref to a chunk holding it.
+    package static func outOfLineIfLarge(_ row: [UInt8], refs: [Hash], store: NodeStore) throws -> (bytes: [UInt8], refs: [Hash]) {
+        guard row.count > Format.rowInlineLimit else { return (row, refs) }
+        let h = try store.write([Format.version] + row, refs: refs)
+        var w = ByteWriter()
+        w.byte(Tag.rowRef.rawValue)
+        w.hash(h)
+        return (w.bytes, [h])
+    }
+
+    /// The cells of an encoded row, by slot (nil: missing), `slotCount` of them at least.
+    public func decodeRow(_ bytes: [UInt8]) throws -> [Value?] {
+        try bytes.withUnsafeBytes { try decodeRow($0) }
+    }
+
+    public func decodeRow(_ raw: UnsafeRawBufferPointer) throws -> [Value?] {
+        var cells: [Value?] = []
+        try Self.forEachCell(raw, store: store) { slot, cell in
+            cells.append(try cell.map { try Value.decode(Array($0), store: store) })
+        }
+        if cells.count < schema.slotCount { cells += Array(repeating: nil, count: schema.slotCount - cells.count) }
+        return cells
+    }
+
+    /// Calls `body` with each slot of an encoded row and its cell's encoding (nil: missing),
+    /// reading a row stored out of line from the store.
+    public static func forEachCell(_ raw: UnsafeRawBufferPointer, store: NodeStore,
+                                   _ body: (_ slot: Int, _ cell: UnsafeRawBufferPointer?) throws -> Void) throws {
+        if raw.first == Tag.rowRef.rawValue {
+            var r = ByteReader(raw, at: 1)
+            let h = try r.hash()
+            let chunk = try store.chunkBytes(h)
+            guard chunk.first == Format.version, chunk.count > 1, chunk[1] == Tag.row.rawValue else {
+                throw StoreError.corruptChunk(h, reason: "not a table row")
+            }
+            return try chunk.withUnsafeBytes { try forEachCell(UnsafeRawBufferPointer(rebasing: $0[1...]), store: store, body) }
+        }
+        guard raw.first == Tag.row.rawValue else { throw DecodeError("not a table row", at: 0) }
+        var r = ByteReader(raw, at: 1)
+        let n = try r.count(minItemSize: 1)
+        for slot in 0..<n {
+            if raw[r.pos] == Tag.missingCell.rawValue {
+                r.pos += 1
+                try body(slot, nil)
+            } else {
+                let s = r.pos
+                try r.skipValue(depth: 2)
+                try body(slot, UnsafeRawBufferPointer(rebasing: raw[s..<r.pos]))
+            }
+        }
+        guard r.atEnd else { throw DecodeError("trailing bytes after a row", at: r.pos) }
+    }
+
+    // MARK: Rows as maps
+
+    /// A row as users see it: a Map from column name to value, key columns included.
+    public func rowMap(key values: [Value], cells: [Value?]) throws -> ProllyMap {
+        var entries: [(Value, Value)] = []
+        for (c, v) in zip(schema.keyColumns, values) { entries.append((.string(c.name), v)) }
+        for c in schema.columns {
+            if let s = c.slot, s < cells.count, let v = cells[s] { entries.append((.string(c.name), v)) }
+        }
+        return try ProllyMap.build(entries, store: store)
+    }
+}

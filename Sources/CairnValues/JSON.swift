@@ -661,7 +661,7 @@ public struct JSONWriter {
             out.removeSubrange(mark...)
             return false
         }
-        newline()
+        if n > 0 { newline() }
         out.append(UInt8(ascii: "}"))
         return true
     }

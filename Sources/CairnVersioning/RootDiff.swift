@@ -58,6 +58,11 @@ public enum RootDiff {
         _ = try walk(value(a), value(b), path: path, depth: path.segments.count, body)
     }
 
+    /// Streams the changes from value `a` to value `b`, both at `path`.
+    public static func diff(_ a: Value?, _ b: Value?, path: ValuePath, _ body: (Change) throws -> Bool) throws {
+        try diff(a.map { ValuePath.Target.value($0) }, b.map { ValuePath.Target.value($0) }, path: path, body)
+    }
+
     private static func walk(_ a: Value?, _ b: Value?, path: ValuePath, depth: Int, _ body: (Change) throws -> Bool) throws -> Bool {
         let tableA: Table? = if case .table(let t)? = a { t } else { nil }
         let tableB: Table? = if case .table(let t)? = b { t } else { nil }

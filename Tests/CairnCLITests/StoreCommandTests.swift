@@ -73,7 +73,15 @@ import Testing
             let r = try ws.cli.run(args)
             #expect(r.code == 2, "\(args)")
             expectOneErrorLine(r)
-            #expect(r.stderr.contains("--help"), "\(args): \(r.stderr)")
+            // The hint names the subcommand's own help where there is one.
+            let hint = ["stats": "cairn help stats", "init": "cairn help init"][args[0]] ?? "cairn --help"
+            #expect(r.stderr.contains(hint), "\(args): \(r.stderr)")
+        }
+        // `cairn` alone and help for an unknown command are usage errors too.
+        for args in [[String](), ["help", "bogus"]] {
+            let r = try ws.cli.run(args)
+            #expect(r.code == 2, "\(args): \(r.stderr)")
+            #expect(r.stderr.split(separator: "\n").last?.hasPrefix("error: ") == true, "\(args): \(r.stderr)")
         }
     }
 

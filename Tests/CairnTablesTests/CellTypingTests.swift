@@ -1,5 +1,6 @@
 import Testing
-@testable import CairnVersioning
+@testable import CairnTables
+import CairnValues
 
 @Suite struct CellTypingTests {
     @Test(arguments: ["0", "-0", "007", "+3", "12", "-12", "9223372036854775807", "9223372036854775808", "-9223372036854775808",
@@ -27,24 +28,5 @@ import Testing
         #expect(typedCell("12", infer: false) == .string("12"))
         #expect(typedCell("inf", infer: true) == .string("inf"))
         #expect([UInt8]([0xff, 0xfe]).withUnsafeBytes { typedCell(bytes: $0, at: 0, infer: true) } == nil)
-    }
-}
-
-@Suite struct PathTests {
-    @Test func pointerSyntax() throws {
-        #expect(try ValuePath(parsing: "").segments == [])
-        #expect(try ValuePath(parsing: "/").segments == [""])
-        #expect(try ValuePath(parsing: "/a~1b/~0/~01").segments == ["a/b", "~", "~1"])
-        #expect(try ValuePath(parsing: "/a~1b/~0").description == "/a~1b/~0")
-        #expect(throws: RepositoryError.self) { try ValuePath(parsing: "a") }
-        #expect(throws: RepositoryError.self) { try ValuePath(parsing: "/~2") }
-        #expect(throws: RepositoryError.self) { try ValuePath(parsing: "/~") }
-    }
-
-    @Test func names() {
-        for good in ["main", "feature/x", "v1.0", "a-b"] { #expect((try? Repository.validateName(good, kind: "branch")) != nil) }
-        for bad in ["", "-x", "HEAD", "WORKING", "a..b", "a b", "a~1", "a^", "a:b", "/a", "a/", "a//b", "a\tb"] {
-            #expect(throws: RepositoryError.self) { try Repository.validateName(bad, kind: "branch") }
-        }
     }
 }

@@ -1,5 +1,6 @@
 import Testing
-@testable import CairnVersioning
+@testable import CairnTables
+import CairnStore
 
 @Suite struct LineIndexTests {
     /// Every record's line comes back, whatever the gaps between records (blank lines, quoted

@@ -123,24 +123,6 @@ import Testing
     }
 }
 
-@Suite struct RecordEncoderTests {
-    @Test func encodesLikeAMap() throws {
-        let store = memoryNodeStore()
-        let enc = RecordEncoder(columns: ["id", "name", "city", "score"])
-        var refs: [Hash] = []
-        let values: [Value?] = [.string("k1"), .string("Ada"), nil, .int(3)]
-        let bytes = try enc.encode(values, store: store, refs: &refs)
-        let map = try ProllyMap.build([(.string("id"), .string("k1")), (.string("name"), .string("Ada")), (.string("score"), .int(3))], store: store)
-        #expect(bytes == (try Value.map(map).encoded(store: store)))
-        // A row too big for one small leaf still encodes as the map it is.
-        let wide = RecordEncoder(columns: (0..<60).map { "column-\($0)" })
-        let big: [Value?] = (0..<60).map { .string(String(repeating: "x", count: 20 + $0)) }
-        let bigBytes = try wide.encode(big, store: store, refs: &refs)
-        let bigMap = try ProllyMap.build((0..<60).map { (.string("column-\($0)"), big[$0]!) }, store: store)
-        #expect(bigBytes == (try Value.map(bigMap).encoded(store: store)))
-    }
-}
-
 /// A store whose writes fail: the node store must report it, not lose it.
 final class FailingChunkStore: ChunkStore, @unchecked Sendable {
     let inner = MemoryChunkStore()

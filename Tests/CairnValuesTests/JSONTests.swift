@@ -37,13 +37,33 @@ import Testing
             .map(nonStringKeys), .map(looksLikeATag),
         ]
         for v in values {
-            let text = try JSON.string(v)
-            #expect(try JSON.parse(text, store: store) == v, "\(text)")
+            let text = try JSON.string(v, tagged: true)
+            #expect(try JSON.parse(text, store: store, tagged: true) == v, "\(text)")
         }
-        #expect(try JSON.string(.counter(3)) == #"{"$counter":3}"#)
-        #expect(try JSON.string(.map(looksLikeATag)) == #"{"$map":[["$set",1]]}"#)
+        #expect(try JSON.string(.counter(3), tagged: true) == #"{"$counter":3}"#)
+        #expect(try JSON.string(.map(looksLikeATag), tagged: true) == #"{"$map":[["$set",1]]}"#)
         // An object with "$" keys that is not exactly a tag is an ordinary object.
-        #expect(try JSON.parse(#"{"$set":[1],"other":2}"#, store: store).kind == .map)
+        #expect(try JSON.parse(#"{"$set":[1],"other":2}"#, store: store, tagged: true).kind == .map)
+    }
+
+    /// Plain JSON, the default: every key is an ordinary key in and out, and kinds JSON lacks
+    /// are written in their nearest JSON form.
+    @Test func plainJSONKeepsDollarKeysAndWritesNearestForms() throws {
+        for text in [#"{"tags":{"$set":["b","a","a"]}}"#, #"{"op":{"$set":{"a":1}}}"#, ##"{"$ref":"#/x","kind":"map"}"##,
+                     #"{"$bytes":"abc"}"#, #"{"$counter":1}"#, #"{"$map":[[1,2]]}"#] {
+            let v = try JSON.parse(text, store: store)
+            #expect(try JSON.string(v) == text, "\(text)")
+        }
+        let set = try ProllySet.build([.int(2), .int(1)], store: store)
+        #expect(try JSON.string(.set(set)) == "[1,2]")
+        #expect(try JSON.string(.counter(-4)) == "-4")
+        #expect(try JSON.string(.float(.nan)) == "null")
+        #expect(try JSON.string(.tuple([.int(1), .string("a")])) == #"[1,"a"]"#)
+        #expect(try JSON.string(.tuple([.int(1)]), tagged: true) == #"{"$tuple":[1]}"#)
+        #expect(try JSON.string(.blob(try Blob.build([1, 2, 3], store: store))) == #""AQID""#)
+        #expect(try JSON.string(.struct(StructValue(name: "P", fields: [("x", .int(1))]))) == #"{"x":1}"#)
+        let intKeyed = try ProllyMap.build([(.int(1), .string("one")), (.float(0.5), .bool(true))], store: store)
+        #expect(try JSON.string(.map(intKeyed)) == #"{"1":"one","0.5":true}"#)
     }
 
     @Test(arguments: [
@@ -100,7 +120,7 @@ import Testing
                 #expect(Array(pieces.joined()) == whole.out)
             }
         }
-        #expect(try JSON.string(.map(intKeyed)).hasPrefix(#"{"$map":[[0,[0]],[1,[1]]"#))
+        #expect(try JSON.string(.map(intKeyed), tagged: true).hasPrefix(#"{"$map":[[0,[0]],[1,[1]]"#))
     }
 
     /// Writing a value from its encoding gives exactly the text of writing the decoded value,
@@ -123,23 +143,23 @@ import Testing
             if round % 50 == 0 { entries = [(.string("$set"), .list(try ProllyList.build([.int(1)], store: store)))] }
             let value = Value.map(try ProllyMap.build(entries, store: store))
             let encoded = try value.encoded(store: store)
-            for pretty in [false, true] {
-                var a = JSONWriter(pretty: pretty), b = JSONWriter(pretty: pretty)
+            for pretty in [false, true] { for tagged in [false, true] {
+                var a = JSONWriter(pretty: pretty, tagged: tagged), b = JSONWriter(pretty: pretty, tagged: tagged)
                 try a.write(value)
                 try encoded.withUnsafeBytes { try b.write(encoded: $0, store: store) }
                 #expect(String(decoding: b.out, as: UTF8.self) == String(decoding: a.out, as: UTF8.self), "round \(round)")
-            }
+            } }
         }
     }
 
-    /// A table (a map of rows) written compact and pretty, spelled out by hand.
-    @Test func tablesAreWrittenAsNestedObjects() throws {
+    /// A map of maps written compact and pretty, spelled out by hand.
+    @Test func nestedMapsAreWrittenAsNestedObjects() throws {
         let row1 = Value.map(try ProllyMap.build([(.string("a"), .int(1)), (.string("b"), .string("x\"y")), (.string("c"), .bool(true))], store: store))
         let row2 = Value.map(try ProllyMap.build([(.string("a"), .float(2.0)), (.string("b"), .null), (.string("c"), .string("é"))], store: store))
         let row3 = Value.map(try ProllyMap.build([(.string("$set"), .int(1))], store: store))
         let table = Value.map(try ProllyMap.build([(.string("k1"), row1), (.string("k2"), row2), (.string("k3"), row3)], store: store))
-        #expect(try JSON.string(table) == #"{"k1":{"a":1,"b":"x\"y","c":true},"k2":{"a":2.0,"b":null,"c":"é"},"k3":{"$map":[["$set",1]]}}"#)
-        #expect(try JSON.string(table, pretty: true) == """
+        #expect(try JSON.string(table) == #"{"k1":{"a":1,"b":"x\"y","c":true},"k2":{"a":2.0,"b":null,"c":"é"},"k3":{"$set":1}}"#)
+        #expect(try JSON.string(table, pretty: true, tagged: true) == """
             {
               "k1": {
                 "a": 1,
@@ -200,7 +220,7 @@ import Testing
             guard case .map(let m) = try JSON.parse(text, store: store) else { Issue.record("\(text) is not a map"); continue }
             #expect(m.count >= 2, "\(text)")
         }
-        #expect(try JSON.parse(#"{"$counter":1,"$counter":2}"#, store: store) == .counter(2))
+        #expect(try JSON.parse(#"{"$counter":1,"$counter":2}"#, store: store, tagged: true) == .counter(2))
     }
 
     /// Mutated JSON (bytes flipped, cut, duplicated, spliced from other documents): either a

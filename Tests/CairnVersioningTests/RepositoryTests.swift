@@ -1,3 +1,6 @@
+import CairnStore
+import CairnValues
+import CairnTables
 import CairnVersioning
 import Foundation
 import Testing
@@ -80,7 +83,7 @@ import Testing
         let c = try repo.commitWorkingSet(message: "c", author: "a")
         for bad in ["", "-x", "a b", "a..b", "x~1", "y^", "p:q", "HEAD", "WORKING", "/a", "a/", "a//b"] {
             #expect(throws: RepositoryError.self, "\(bad)") { try repo.createBranch(bad, at: c.hash) }
-            #expect(throws: RepositoryError.self, "\(bad)") { try repo.createTag(bad, at: c.hash) }
+            #expect(throws: RepositoryError.self, "\(bad)") { try repo.setTag(bad, at: c.hash, force: false) }
         }
         #expect(throws: RepositoryError.unknownRevision("nope")) { try repo.resolve("nope") }
         #expect(throws: RepositoryError.unknownRevision("HEAD~1")) { try repo.resolve("HEAD~1") }
@@ -149,7 +152,7 @@ import Testing
                     continue
                 }
                 let name = "t\(step)"
-                try repo.createTag(name, at: hashes[h])
+                try repo.setTag(name, at: hashes[h], force: false)
                 tags[name] = h
             }
 

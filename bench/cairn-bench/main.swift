@@ -294,14 +294,17 @@ func treeBench(csv: String, work: String) throws {
 
     // Sorted build from rows already encoded (what the tree layer does: chunk, hash, compress,
     // write), and, separately, from Values (encoding every row first).
-    let encoder = RecordEncoder(columns: ["id", "name", "city", "score"])
+    let schema = try Schema(columns: ["id", "name", "city", "score"], key: ["id"], format: "csv", null: nil, infer: true)
     let scratch = NodeStore(MemoryChunkStore())
+    let encoder = try Table.empty(schema: schema, store: scratch)
     // The rows encoded once, back to back in one buffer, as a reader of a file would hand
     // them out: the builds below are timed from there.
     var encodedRows = EncodedRows()
     var scratchRefs: [Hash] = []
     for r in rows {
-        encodedRows.append(key: try r.key.encoded(store: scratch), value: try encoder.encode(r.row.map(\.1), store: scratch, refs: &scratchRefs))
+        let row = try encoder.encodeRow(r.row.dropFirst().map(\.1))
+        scratchRefs += row.refs
+        encodedRows.append(key: try r.key.encoded(store: scratch), value: row.bytes)
     }
     let chunks = try SQLiteChunkStore.create(at: work + "/tree.db")
     let store = NodeStore(chunks)
@@ -317,9 +320,11 @@ func treeBench(csv: String, work: String) throws {
     let storeV = NodeStore(chunksV)
     let tEncodeBuild = try seconds {
         let builder = MapBuilder(store: storeV)
+        let table = try Table.empty(schema: schema, store: storeV)
         var refs: [Hash] = []
         for r in rows {
-            try builder.appendEncoded(key: builder.encode(r.key, refs: &refs), value: encoder.encode(r.row.map(\.1), store: storeV, refs: &refs))
+            let row = try table.encodeRow(r.row.dropFirst().map(\.1))
+            try builder.appendEncoded(key: builder.encode(r.key, refs: &refs), value: row.bytes, refs: row.refs)
         }
         _ = try builder.finish()
         try storeV.flush()

@@ -32,6 +32,10 @@ struct Cairn: ParsableCommand {
             Foundationless.exit(CLIExit.usage)
         }
         arguments = Self.normalized(arguments)
+        if arguments.first == "help", arguments.count > 1, subcommandName([arguments[1]]) == nil {
+            Terminal.error("no command named '\(arguments[1])' (see 'cairn --help')")
+            Foundationless.exit(CLIExit.usage)
+        }
         let command: ParsableCommand
         do {
             command = try parseAsRoot(arguments)

@@ -47,7 +47,8 @@ extension Hash {
     }
 }
 
-extension ChunkStore {
+/// The rules every store applies to ref names.
+public enum ChunkStoreRules {
     /// Ref names are non-empty, printable, and use `/` between namespace and name
     /// (`heads/main`, `tags/v1`, `remotes/origin/main`, `working/main`).
     public static func validateRefName(_ name: String) throws {

@@ -25,7 +25,7 @@ public final class MemoryChunkStore: ChunkStore, LocalSettings, @unchecked Senda
 
     public func put(_ batch: [ChunkWrite]) throws {
         try lock.withLock {
-            try Self.checkComplete(batch) { hs in Set(hs.filter { chunks[$0] != nil }) }
+            try ChunkStoreRules.checkComplete(batch) { hs in Set(hs.filter { chunks[$0] != nil }) }
             for w in batch { chunks[w.chunk.hash] = w.chunk }
         }
     }
@@ -33,7 +33,7 @@ public final class MemoryChunkStore: ChunkStore, LocalSettings, @unchecked Senda
     public func ref(_ name: String) throws -> Hash? { lock.withLock { refTable[name] } }
 
     public func compareAndSwapRef(_ name: String, expected: Hash?, new: Hash?) throws -> Bool {
-        try Self.validateRefName(name)
+        try ChunkStoreRules.validateRefName(name)
         return try lock.withLock {
             guard refTable[name] == expected else { return false }
             if let new, chunks[new] == nil { throw StoreError.refTargetMissing(ref: name, target: new) }
@@ -77,11 +77,3 @@ public final class MemoryChunkStore: ChunkStore, LocalSettings, @unchecked Senda
     }
 }
 
-/// Settings that belong to one store on one machine and never sync: the default author,
-/// remotes and their tokens.
-public protocol LocalSettings {
-    func setting(_ name: String) throws -> String?
-    /// Sets a setting; nil removes it.
-    func setSetting(_ name: String, _ value: String?) throws
-    func settings(prefix: String) throws -> [(name: String, value: String)]
-}

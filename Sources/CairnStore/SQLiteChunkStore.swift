@@ -294,7 +294,7 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
         let pipeline = CompressionPipeline(batch, pool: compressors)
         try withConnection { conn in
             try conn.transaction {
-                try Self.checkComplete(batch) { hs in
+                try ChunkStoreRules.checkComplete(batch) { hs in
                     var found = Set<Hash>()
                     for h in hs where try Self.has(h, conn) { found.insert(h) }
                     return found
@@ -381,7 +381,7 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
     }
 
     public func compareAndSwapRef(_ name: String, expected: Hash?, new: Hash?) throws -> Bool {
-        try Self.validateRefName(name)
+        try ChunkStoreRules.validateRefName(name)
         return try withConnection { conn in
             try conn.transaction(immediate: true) {
                 let read = try conn.statement("SELECT hash FROM refs WHERE name = ?")

@@ -6,8 +6,8 @@ let sqliteTransient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_d
 let sqliteStatic = unsafeBitCast(OpaquePointer(bitPattern: 0), to: sqlite3_destructor_type.self)
 
 /// An error from SQLite, with the result code, SQLite's message and the statement that failed.
-public struct SQLiteError: Error, CustomStringConvertible, Sendable {
-    public let code: Int32
+package struct SQLiteError: Error, CustomStringConvertible, Sendable {
+    package let code: Int32
     public let message: String
     public let sql: String?
 

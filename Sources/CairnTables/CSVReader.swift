@@ -1,14 +1,14 @@
 /// An RFC 4180 CSV reader: fields separated by commas, records by CRLF or LF, fields quoted
 /// with `"` (a quote inside written twice) and free to hold commas and newlines.
-public struct CSVReader {
+package struct CSVReader {
     private let refill: () throws -> [UInt8]
     private var buf: [UInt8] = []
     private var pos = 0
     private var done = false
     /// The 1-based line where the next record starts.
-    public private(set) var line = 1
+    package private(set) var line = 1
 
-    public init(refill: @escaping () throws -> [UInt8]) { self.refill = refill }
+    package init(refill: @escaping () throws -> [UInt8]) { self.refill = refill }
 
     private mutating func peek() throws -> UInt8? {
         if pos < buf.count { return buf[pos] }
@@ -21,7 +21,7 @@ public struct CSVReader {
 
     /// The next record into `record` (its bytes and field ends, reused between calls); returns
     /// the record's first line, or nil at the end of input. Fields are not checked for UTF-8.
-    public mutating func next(into record: inout CSVRecord) throws -> Int? {
+    package mutating func next(into record: inout CSVRecord) throws -> Int? {
         guard try peek() != nil else { return nil }
         let start = line
         record.bytes.removeAll(keepingCapacity: true)
@@ -94,7 +94,7 @@ public struct CSVReader {
     }
 
     /// The next record's fields and its first line; nil at the end of input.
-    public mutating func next() throws -> (fields: [String], line: Int)? {
+    package mutating func next() throws -> (fields: [String], line: Int)? {
         guard try peek() != nil else { return nil }
         let start = line
         var fields: [String] = []
@@ -153,16 +153,16 @@ public struct CSVReader {
 }
 
 /// One CSV record: the bytes of its fields, back to back, and where each field ends.
-public struct CSVRecord {
-    public var bytes: [UInt8] = []
-    public var ends: [Int] = []
+package struct CSVRecord {
+    package var bytes: [UInt8] = []
+    package var ends: [Int] = []
 
-    public init() {}
+    package init() {}
 
-    public var count: Int { ends.count }
+    package var count: Int { ends.count }
 
-    public func field(_ i: Int) -> ArraySlice<UInt8> { bytes[range(i)] }
+    package func field(_ i: Int) -> ArraySlice<UInt8> { bytes[range(i)] }
 
     /// Where field `i` lies in `bytes`.
-    public func range(_ i: Int) -> Range<Int> { (i == 0 ? 0 : ends[i - 1])..<ends[i] }
+    package func range(_ i: Int) -> Range<Int> { (i == 0 ? 0 : ends[i - 1])..<ends[i] }
 }

@@ -5,18 +5,18 @@ import Darwin
 #endif
 
 /// Reads a file in pieces of 1 MiB: imports stream, never holding the whole file.
-public final class FileReader {
+package final class FileReader {
     let fd: Int32
-    public let path: String
+    package let path: String
     /// The file's size when opened (0 if unknown), and how much has been read: for progress.
-    public let size: Int
-    public private(set) var bytesRead = 0
+    package let size: Int
+    package private(set) var bytesRead = 0
     private var dropsByteOrderMark: Bool
 
     /// Text formats drop a UTF-8 byte order mark at the start of the file, as spreadsheet
     /// exports often begin with one; a Blob keeps every byte.
     /// `-` reads standard input.
-    public init(path: String, text: Bool = false) throws {
+    package init(path: String, text: Bool = false) throws {
         dropsByteOrderMark = text
         fd = path == "-" ? dup(0) : open(path, O_RDONLY)
         guard fd >= 0 else { throw ImportError("cannot open \(path): \(String(cString: strerror(errno)))") }
@@ -32,10 +32,10 @@ public final class FileReader {
     deinit { close(fd) }
 
     /// Called after each piece with (bytes read, file size).
-    public var progress: ((Int, Int) -> Void)?
+    package var progress: ((Int, Int) -> Void)?
 
     /// The next piece; empty at the end.
-    public func read() throws -> [UInt8] {
+    package func read() throws -> [UInt8] {
         var buf = [UInt8](repeating: 0, count: 1 << 20)
         let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
         guard n >= 0 else { throw ImportError("cannot read \(path): \(String(cString: strerror(errno)))") }

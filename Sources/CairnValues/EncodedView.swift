@@ -1,9 +1,9 @@
 /// Reading encodings in place, without building `Value`s: for paths that touch every row of a
 /// table, such as export. Anything these do not cover is left to `Value.decode`.
-public enum EncodedView {
+package enum EncodedView {
     /// A scalar read in place. `other` is every kind not listed, and a String that is not
     /// plain ASCII (left to `Value.decode`, which validates UTF-8).
-    public enum Scalar {
+    package enum Scalar {
         case asciiString(UnsafeRawBufferPointer)
         case int(Int64)
         case float(Double)
@@ -15,7 +15,7 @@ public enum EncodedView {
     /// Calls `body` with the key and value encodings of each entry of an inline Map leaf, in
     /// key order. Returns false, calling nothing, when `value` is not an inline Map leaf (a
     /// larger map is stored by Ref). Throws on malformed bytes.
-    public static func forEachMapEntry(_ value: UnsafeRawBufferPointer,
+    package static func forEachMapEntry(_ value: UnsafeRawBufferPointer,
                                        _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
         guard value.first == Tag.mapLeaf.rawValue else { return false }
         var r = ByteReader(value, at: 1)
@@ -32,7 +32,7 @@ public enum EncodedView {
     }
 
     /// The scalar an encoding holds, when it is a Null, Bool, Int, Float or ASCII String.
-    public static func scalar(_ e: UnsafeRawBufferPointer) throws -> Scalar {
+    package static func scalar(_ e: UnsafeRawBufferPointer) throws -> Scalar {
         guard let tag = e.first else { throw DecodeError("empty value", at: 0) }
         var r = ByteReader(e, at: 1)
         switch tag {

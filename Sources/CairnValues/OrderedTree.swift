@@ -221,11 +221,7 @@ extension OrderedTree {
         while root.height > 1 {
             let node = try store.rootNode(root)
             guard node.count == 1 else { break }
-            let child = try store.node(node.children[0])
-            if child.isLeaf && child.bytes.count - 1 <= Format.inlineLimit {
-                return TreeRoot(inlineLeaf: child.bytes, count: child.subtreeCount, refs: child.refs)
-            }
-            root = TreeRoot(hash: child.hash, count: child.subtreeCount, height: child.level + 1)
+            root = TreeRoot(node: try store.node(node.children[0]))
         }
         return root
     }

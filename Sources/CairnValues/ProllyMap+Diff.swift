@@ -1,6 +1,9 @@
+/// What a difference is: the one kind of change every diff reports (trees, tables, roots).
+public enum DiffOp: String, Sendable { case add, remove, modify }
+
 /// One difference between two keyed trees, with the encodings of what changed.
 public struct EncodedDiff: Sendable {
-    public enum Op: String, Sendable { case add, remove, modify }
+    public typealias Op = DiffOp
     public let op: Op
     public let key: [UInt8]
     /// Absent on `add`.
@@ -65,7 +68,7 @@ extension OrderedTree {
 
 /// One difference between two maps.
 public struct MapDiff: Sendable {
-    public let op: EncodedDiff.Op
+    public let op: DiffOp
     public let key: Value
     public let old: Value?
     public let new: Value?

@@ -5,10 +5,7 @@ extension ProllyMap {
         guard node.tag == .mapLeaf || node.tag == .mapNode else {
             throw ValueError.wrongKind(expected: "map", found: "chunk with tag \(node.tag.rawValue)")
         }
-        if node.isLeaf && node.bytes.count - 1 <= Format.inlineLimit {
-            return ProllyMap(store: store, root: TreeRoot(inlineLeaf: node.bytes, count: node.subtreeCount, refs: node.refs))
-        }
-        return ProllyMap(store: store, root: TreeRoot(hash: hash, count: node.subtreeCount, height: node.level + 1))
+        return ProllyMap(store: store, root: TreeRoot(node: node))
     }
 
     /// Makes sure the root node is a chunk (an inline root is written out), so a Ref can name

@@ -114,7 +114,7 @@ struct LevelChunker {
         let bytes = nodeBytes()
         let count = subtree, r = refs
         reset()
-        if level == 0 && bytes.count - 1 <= Format.inlineLimit {
+        if TreeRoot.isInline(level: level, chunkBytes: bytes.count) {
             return TreeRoot(inlineLeaf: bytes, count: count, refs: r)
         }
         let hash = try store.write(bytes, refs: r)
@@ -133,7 +133,7 @@ struct LevelChunker {
 extension ClosedNode {
     /// As a root: a node at `level`; a small leaf becomes inline.
     func asRoot(level: Int) -> TreeRoot {
-        if level == 0 && bytes.count - 1 <= Format.inlineLimit {
+        if TreeRoot.isInline(level: level, chunkBytes: bytes.count) {
             return TreeRoot(inlineLeaf: bytes, count: subtree, refs: refs)
         }
         return TreeRoot(hash: hash, count: subtree, height: level + 1)

@@ -35,6 +35,22 @@ public struct TreeRoot: Sendable, Hashable {
 
     public var isInline: Bool { inlineLeaf != nil }
 
+    /// The one inline-or-by-Ref rule (docs/format.md): a root that is a leaf whose chunk,
+    /// without its version byte, is at most ``Format/inlineLimit`` bytes is written inline in
+    /// its parent. It depends only on content, so history independence holds.
+    static func isInline(level: Int, chunkBytes: Int) -> Bool {
+        level == 0 && chunkBytes - 1 <= Format.inlineLimit
+    }
+
+    /// A parsed node as a root: inline when the rule says so, else by its hash.
+    init(node: Node) {
+        if Self.isInline(level: node.level, chunkBytes: node.bytes.count) {
+            self.init(inlineLeaf: node.bytes, count: node.subtreeCount, refs: node.refs)
+        } else {
+            self.init(hash: node.hash, count: node.subtreeCount, height: node.level + 1)
+        }
+    }
+
     /// Equal roots have equal hashes. Whether a root is inline depends only on its content, so
     /// two inline roots compare by bytes and an inline root never equals a stored one.
     public static func == (a: TreeRoot, b: TreeRoot) -> Bool {

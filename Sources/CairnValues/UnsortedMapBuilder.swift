@@ -9,8 +9,8 @@ import Darwin
 /// the runs (the last one straight from memory) into one sorted build. The result is the same
 /// tree a sorted build gives, and the chunk store sees each node once, where batched edits of
 /// random keys would rewrite most leaves once per batch.
-public final class UnsortedMapBuilder {
-    public let store: NodeStore
+package final class UnsortedMapBuilder {
+    package let store: NodeStore
     private let runBytes: Int
     private let directory: String
     /// The buffered run: keys and values back to back in two arenas, and plain slots pointing
@@ -38,18 +38,18 @@ public final class UnsortedMapBuilder {
     private var refs: [Hash] = []
 
     /// What to do with two entries of one key.
-    public enum Duplicates: Sendable {
+    package enum Duplicates: Sendable {
         /// The later entry wins.
         case lastWins
         /// `finish` throws ``DuplicateKey`` with the key and the positions of both entries.
         case refuse
     }
 
-    public struct DuplicateKey: Error, Sendable {
-        public let key: [UInt8]
+    package struct DuplicateKey: Error, Sendable {
+        package let key: [UInt8]
         /// The 0-based order in which the two entries were appended.
-        public let first: Int
-        public let second: Int
+        package let first: Int
+        package let second: Int
     }
 
     private let duplicates: Duplicates
@@ -70,7 +70,7 @@ public final class UnsortedMapBuilder {
     /// `directory` holds the spilled runs; it must exist and be writable.
     /// `compare` orders keys (default: the total order of values); with another order the
     /// entries can only come out through ``finish(into:)``.
-    public init(store: NodeStore, runBytes: Int = 64 << 20, directory: String, duplicates: Duplicates = .lastWins,
+    package init(store: NodeStore, runBytes: Int = 64 << 20, directory: String, duplicates: Duplicates = .lastWins,
                 compare: (([UInt8], [UInt8]) -> Int)? = nil) {
         self.store = store
         self.runBytes = runBytes
@@ -88,12 +88,12 @@ public final class UnsortedMapBuilder {
     deinit { for r in runs { fclose(r.file) } }
 
     /// Appends an encoded entry; `entryRefs` are the chunks the value references.
-    public func append(key: [UInt8], value: [UInt8], refs entryRefs: [Hash] = []) throws {
+    package func append(key: [UInt8], value: [UInt8], refs entryRefs: [Hash] = []) throws {
         try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try append(key: k, value: v, refs: entryRefs) } }
     }
 
     /// Appends an encoded entry from bytes the caller keeps; they are copied before this returns.
-    public func append(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, refs entryRefs: [Hash] = []) throws {
+    package func append(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, refs entryRefs: [Hash] = []) throws {
         if streaming {
             if direct == nil { direct = MapBuilder(store: store) }
             let order = directLastSeq < 0 ? -1 : KeyOrder.compare(directLastKey.bytes(0, directLastKey.count), key)
@@ -176,7 +176,7 @@ public final class UnsortedMapBuilder {
     }
 
     /// Merges everything appended into a map.
-    public func finish() throws -> ProllyMap {
+    package func finish() throws -> ProllyMap {
         if streaming {
             // Everything arrived in order.
             return try (direct ?? MapBuilder(store: store)).finish()
@@ -189,7 +189,7 @@ public final class UnsortedMapBuilder {
 
     /// Hands every entry to `sink` in key order, once per key (duplicates as configured).
     /// The first entry carries the references of all the values.
-    public func finish(into sink: ([UInt8], [UInt8], [Hash]) throws -> Void) throws {
+    package func finish(into sink: ([UInt8], [UInt8], [Hash]) throws -> Void) throws {
         try merge { k, v, refs in try sink(Array(k), Array(v), refs) }
     }
 

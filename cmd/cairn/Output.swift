@@ -1,3 +1,4 @@
+import CairnValues
 /// A JSON object written field by field, in order. Enough for the CLI's fixed-shape outputs.
 struct JSONObject {
     private var fields: [String] = []
@@ -14,24 +15,8 @@ struct JSONObject {
     var text: String { "{" + fields.joined(separator: ",") + "}" }
 }
 
-/// A JSON string literal.
-func jsonQuoted(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where u.value < 0x20:
-            let hex = String(u.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(u)
-        }
-    }
-    return out + "\""
-}
+/// A JSON string literal, escaped by the one rule the library writes strings with.
+func jsonQuoted(_ s: String) -> String { JSON.quoted(s) }
 
 /// A byte count for people: 1.5 MB.
 struct ByteCount: CustomStringConvertible {

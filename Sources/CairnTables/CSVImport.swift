@@ -1,4 +1,6 @@
+import CairnStore
 import CairnValues
+import Dispatch
 
 /// What an import made: the table, and how many rows it read.
 public struct ImportedTable: Sendable {
@@ -43,6 +45,10 @@ public enum TableImport {
         let schema = try Schema(columns: columns, key: key, format: "csv", null: options.null, infer: options.infer)
         let encoder = RowEncoder(schema: schema, fields: columns)
         let builder = UnsortedMapBuilder(store: store, directory: tempDirectory, duplicates: .refuse)
+        // Reading and encoding rows runs here; building the tree from them runs on the other
+        // core, fed in batches.
+        let pipe = EntryPipe(builder: builder)
+        var batch = EntryPipe.Batch()
         var lines = LineIndex()
         let nullBytes = options.null.map { Array($0.utf8) }
         var record = CSVRecord()
@@ -50,6 +56,7 @@ public enum TableImport {
         var keyBytes: [UInt8] = [], rowBytes: [UInt8] = [], rowRefs: [Hash] = []
         var cells: [RowEncoder.Cell?] = Array(repeating: nil, count: columns.count)
         let rows: ProllyMap
+        defer { pipe.abandon() }
         do {
             while let line = try csv.next(into: &record) {
                 if record.count == 1 && record.bytes.isEmpty { continue }  // a blank line
@@ -78,11 +85,15 @@ public enum TableImport {
                     try encoder.encodeRow(cells, record: raw, store: store, refs: &rowRefs, appendingTo: &rowBytes)
                 }
                 lines.append(line: line)  // before append: a duplicate is reported by it
-                try keyBytes.withUnsafeBytes { k in
-                    try rowBytes.withUnsafeBytes { v in try builder.append(key: k, value: v, refs: rowRefs) }
-                }
+                batch.append(key: keyBytes, value: rowBytes, refs: rowRefs)
                 rowRefs.removeAll(keepingCapacity: true)
+                if batch.bytes.count >= EntryPipe.batchBytes {
+                    try pipe.send(batch)
+                    batch = EntryPipe.Batch()
+                }
             }
+            try pipe.send(batch)
+            try pipe.finish()
             rows = try builder.finish()
         } catch let e as UnsortedMapBuilder.DuplicateKey {
             throw ImportError("line \(lines[e.second]): duplicate key \(keyText(e.key, store: store)) (first at line \(lines[e.first]))")
@@ -103,4 +114,97 @@ func firstDuplicate(_ xs: [String]) -> String? {
     var seen = Set<String>()
     for x in xs where !seen.insert(x).inserted { return x }
     return nil
+}
+
+/// Hands encoded entries to an `UnsortedMapBuilder` on another thread, in batches, so that
+/// reading rows and building the tree overlap. At most two batches wait at a time, so memory
+/// stays bounded. The builder's first error stops the consumer and comes back from the next
+/// `send` or from `finish`.
+final class EntryPipe: @unchecked Sendable {
+    static let batchBytes = 1 << 20
+
+    struct Batch {
+        var bytes: [UInt8] = []
+        /// Per entry: where its key ends and its value ends in `bytes`, and its refs' range.
+        var ends: [(key: Int, value: Int, refs: Int)] = []
+        var refs: [Hash] = []
+
+        mutating func append(key: [UInt8], value: [UInt8], refs entryRefs: [Hash]) {
+            bytes += key
+            let k = bytes.count
+            bytes += value
+            refs += entryRefs
+            ends.append((k, bytes.count, refs.count))
+        }
+    }
+
+    private let builder: UnsortedMapBuilder
+    private let lock = Lock()
+    private var queue: [Batch] = []
+    private var closed = false
+    private var error: (any Error)?
+    private let ready = DispatchSemaphore(value: 0)
+    private let room = DispatchSemaphore(value: 2)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(builder: UnsortedMapBuilder) {
+        self.builder = builder
+        DispatchQueue.global().async { self.consume() }
+    }
+
+    private func consume() {
+        while true {
+            ready.wait()
+            let next: Batch? = lock.withLock { queue.isEmpty ? nil : queue.removeFirst() }
+            guard let batch = next else { break }  // closed
+            room.signal()
+            if lock.withLock({ error != nil }) { continue }
+            do {
+                try batch.bytes.withUnsafeBytes { raw in
+                    var start = 0, refStart = 0
+                    for e in batch.ends {
+                        try builder.append(key: UnsafeRawBufferPointer(rebasing: raw[start..<e.key]),
+                                           value: UnsafeRawBufferPointer(rebasing: raw[e.key..<e.value]),
+                                           refs: e.refs > refStart ? Array(batch.refs[refStart..<e.refs]) : [])
+                        start = e.value
+                        refStart = e.refs
+                    }
+                }
+            } catch {
+                lock.withLock { self.error = error }
+            }
+        }
+        done.signal()
+    }
+
+    func send(_ batch: Batch) throws {
+        if let e = lock.withLock({ error }) { throw e }
+        room.wait()
+        lock.withLock { queue.append(batch) }
+        ready.signal()
+    }
+
+    /// Waits until every batch is in the builder; throws the builder's error, if any.
+    func finish() throws {
+        close()
+        done.wait()
+        if let e = lock.withLock({ error }) { throw e }
+    }
+
+    private func close() {
+        let first: Bool = lock.withLock {
+            defer { closed = true }
+            return !closed
+        }
+        if first { ready.signal() }
+    }
+
+    /// Stops the consumer after an error on this side (no-op after `finish`).
+    func abandon() {
+        let wasClosed = lock.withLock { closed }
+        if wasClosed { return }
+        lock.withLock { if error == nil { error = ImportError("import abandoned") } }
+        close()
+        done.wait()
+    }
 }

@@ -73,7 +73,7 @@ final class ObjectRows {
         builder = UnsortedMapBuilder(store: store, directory: tempDirectory, duplicates: .refuse)
     }
 
-    private func column(_ name: UnsafeRawBufferPointer, expected: Int) -> Int {
+    private func column(_ name: UnsafeRawBufferPointer, expected: Int, lastOrder: [Int]) -> Int {
         if expected < lastOrder.count, nameBytes[lastOrder[expected]].withUnsafeBytes({ $0.elementsEqual(name) }) {
             return lastOrder[expected]
         }
@@ -88,33 +88,67 @@ final class ObjectRows {
         return c
     }
 
-    /// Reads one object from `parser` as a row.
+    // Reused for every object: a row costs no allocation once they have grown.
+    private var values: [UInt8] = []
+    private var refs: [Hash] = []
+    private var cells: [Range<Int>?] = []
+    private var keyParts: [Range<Int>?] = []
+    private var order: [Int] = []
+    private var keyBytes: [UInt8] = []
+    private var rowBytes: [UInt8] = []
+
+    /// Reads one object from `parser` as a row. The reused buffers are moved into locals for
+    /// the call: a class's stored properties touched in a closure pay for a dynamic
+    /// exclusivity check on every access.
     func add(_ parser: inout JSONParser, at what: String, position: Int) throws {
-        var cells: [[UInt8]?] = Array(repeating: nil, count: slots)
-        var keyParts: [[UInt8]?] = Array(repeating: nil, count: key.count)
-        var refs: [Hash] = []
+        var values: [UInt8] = [], refs: [Hash] = [], cells: [Range<Int>?] = [], keyParts: [Range<Int>?] = []
         var order: [Int] = []
-        try parser.forEachField { name, value, valueRefs in
-            let c = column(name, expected: order.count)
+        swap(&values, &self.values); swap(&refs, &self.refs); swap(&cells, &self.cells)
+        swap(&keyParts, &self.keyParts); swap(&order, &self.order)
+        defer {
+            swap(&values, &self.values); swap(&refs, &self.refs); swap(&cells, &self.cells)
+            swap(&keyParts, &self.keyParts); swap(&order, &self.order)
+        }
+        values.removeAll(keepingCapacity: true)
+        refs.removeAll(keepingCapacity: true)
+        order.removeAll(keepingCapacity: true)
+        for i in cells.indices { cells[i] = nil }
+        if keyParts.isEmpty { keyParts = Array(repeating: nil, count: key.count) }
+        for i in keyParts.indices { keyParts[i] = nil }
+        var last: [Int] = []
+        swap(&last, &lastOrder)
+        defer { swap(&last, &lastOrder) }
+        try parser.forEachField(appendingTo: &values, refs: &refs) { name, value in
+            let c = column(name, expected: order.count, lastOrder: last)
             order.append(c)
             switch place[c] {
             case .key(let k): keyParts[k] = value
             case .slot(let s):
                 if s >= cells.count { cells += Array(repeating: nil, count: s + 1 - cells.count) }
-                cells[s] = value
-                refs += valueRefs
+                cells[s] = value  // a repeated field: the last one wins
             }
         }
-        lastOrder = order
-        var parts: [[UInt8]] = []
+        swap(&last, &order)
+        var parts: [Range<Int>] = []
+        parts.reserveCapacity(keyParts.count)
         for (k, part) in keyParts.enumerated() {
             guard let part else { throw ImportError("\(what): no key field '\(key[k])'") }
             parts.append(part)
         }
-        let keyBytes = Table.keyEncoding(parts)
-        let (bytes, rowRefs) = try Table.outOfLineIfLarge(Table.rowEncoding(cells), refs: refs, store: store)
+        var keyBytes: [UInt8] = [], rowBytes: [UInt8] = []
+        swap(&keyBytes, &self.keyBytes); swap(&rowBytes, &self.rowBytes)
+        defer { swap(&keyBytes, &self.keyBytes); swap(&rowBytes, &self.rowBytes) }
+        keyBytes.removeAll(keepingCapacity: true)
+        Table.appendKeyEncoding(parts: parts, values: values, to: &keyBytes)
+        rowBytes.removeAll(keepingCapacity: true)
+        Table.appendRowEncoding(cells: cells, values: values, to: &rowBytes)
         positions.append(line: position)
-        try builder.append(key: keyBytes, value: bytes, refs: rowRefs)
+        if rowBytes.count > Format.rowInlineLimit {
+            let (bytes, rowRefs) = try Table.outOfLineIfLarge(rowBytes, refs: refs, store: store)
+            try builder.append(key: keyBytes, value: bytes, refs: rowRefs)
+        } else {
+            try keyBytes.withUnsafeBytes { k in try rowBytes.withUnsafeBytes { v in try builder.append(key: k, value: v, refs: refs) } }
+        }
         count += 1
     }
 

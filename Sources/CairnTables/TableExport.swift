@@ -35,8 +35,9 @@ public enum TableExport {
             write(buffer)
         case .ndjson:
             var w = JSONWriter(tagged: tagged)
+            let layout = Table.RowLayout(table)
             try table.forEachRow(under: prefix) { k, r in
-                try w.writeRow(table, key: k, row: r)
+                try w.writeRow(layout, key: k, row: r)
                 w.out.append(0x0A)
                 if w.out.count >= 1 << 16 {
                     write(w.out)

@@ -1,10 +1,12 @@
 /// Reading objects field by field, in document order, for imports that make tables: each
 /// field's value goes straight to its encoding, and no Map is built for the object.
 extension JSONParser {
-    /// Reads one object. `body` gets each field's name (UTF-8, valid only during the call),
-    /// its value's encoding (as inside a parent) and the chunks that references, in document
-    /// order. Throws when the next value is not an object.
-    public mutating func forEachField(_ body: (_ name: UnsafeRawBufferPointer, _ value: [UInt8], _ refs: [Hash]) throws -> Void) throws {
+    /// Reads one object, appending each field's value encoding (as inside a parent) to `out`
+    /// and the chunks those reference to `refs`. `body` gets each field's name (UTF-8, valid
+    /// only during the call) and where its value lies in `out`, in document order. Throws when
+    /// the next value is not an object.
+    public mutating func forEachField(appendingTo out: inout [UInt8], refs: inout [Hash],
+                                      _ body: (_ name: UnsafeRawBufferPointer, _ value: Range<Int>) throws -> Void) throws {
         try skipSpace()
         guard try src.peek() == UInt8(ascii: "{") else { throw fail("expected a JSON object") }
         try enter()
@@ -15,6 +17,9 @@ extension JSONParser {
             src.pos += 1
             return
         }
+        var w = ByteWriter()
+        swap(&w.bytes, &out)
+        defer { swap(&w.bytes, &out) }
         var name: [UInt8] = []
         while true {
             try skipSpace()
@@ -23,10 +28,9 @@ extension JSONParser {
             swap(&name, &scratch)
             try skipSpace()
             guard try src.next() == UInt8(ascii: ":") else { throw fail("expected ':' after an object key", at: src.offset - 1) }
-            var w = ByteWriter()
-            var refs: [Hash] = []
+            let start = w.bytes.count
             try encodeValue(into: &w, refs: &refs)
-            try name.withUnsafeBytes { try body($0, w.bytes, refs) }
+            try name.withUnsafeBytes { try body($0, start..<w.bytes.count) }
             swap(&name, &scratch)
             try skipSpace()
             switch try src.next() {

@@ -24,6 +24,7 @@ extension JSONWriter {
             w.newline()
             w.out.append(UInt8(ascii: "}"))
         }
+        let layout = Table.RowLayout(t)
         try t.forEachRow(under: prefix) { k, row in
             let parts = Array(Table.keyElements(k, columns: keyColumns).dropFirst(prefix.count))
             guard parts.count == levels else { throw StoreError.corruptChunk(t.rows.hash, reason: "a row key does not match the key columns") }
@@ -42,7 +43,7 @@ extension JSONWriter {
                 firstAt.append(true)
             }
             try member(&self, open.count, key: parts[levels - 1])
-            try writeRow(t, key: k, row: row)
+            try writeRow(layout, key: k, row: row)
             drainIfFull()
             return true
         }
@@ -57,9 +58,10 @@ extension JSONWriter {
 
     /// The rows under `prefix` as an array of row objects, key columns included.
     public mutating func writeRows(_ t: Table, under prefix: [Value] = []) throws {
+        let layout = Table.RowLayout(t)
         try writeArray { w in
             try t.forEachRow(under: prefix) { k, row in
-                try w.element { try $0.writeRow(t, key: k, row: row) }
+                try w.element { try $0.writeRow(layout, key: k, row: row) }
                 return true
             }
         }
@@ -68,28 +70,57 @@ extension JSONWriter {
     /// One row as an object: its columns in display order, key columns included, missing
     /// cells left out. Scalars are written from their bytes.
     public mutating func writeRow(_ t: Table, key: UnsafeRawBufferPointer, row: UnsafeRawBufferPointer) throws {
-        let keyParts = Table.keyElements(key, columns: t.schema.key.count)
-        // Cells are gathered by slot (a row is small), then written in display order.
-        var bySlot: [[UInt8]?] = Array(repeating: nil, count: t.schema.slotCount)
-        try Table.forEachCell(row, store: t.store) { slot, cell in
-            if slot < bySlot.count, let cell { bySlot[slot] = Array(cell) }
+        try writeRow(Table.RowLayout(t), key: key, row: row)
+    }
+
+    /// Like ``writeRow(_:key:row:)`` with the table's layout worked out once, for a scan.
+    /// Written without closures or copies: this runs once per row of an export.
+    public mutating func writeRow(_ layout: Table.RowLayout, key: UnsafeRawBufferPointer, row: UnsafeRawBufferPointer) throws {
+        if row.first == Tag.rowRef.rawValue {
+            let chunk = try Table.outOfLineRow(row, store: layout.store)
+            return try chunk.withUnsafeBytes { try writeRow(layout, key: key, row: UnsafeRawBufferPointer(rebasing: $0[1...])) }
         }
+        guard row.first == Tag.row.rawValue else { throw DecodeError("not a table row", at: 0) }
+        // Where each slot's cell is in `row`, and each key element in `key`.
+        var cellStart = [Int](repeating: -1, count: layout.slotCount)
+        var cellEnd = [Int](repeating: 0, count: layout.slotCount)
+        var r = ByteReader(row, at: 1)
+        let n = try r.count(minItemSize: 1)
+        for slot in 0..<n {
+            if row[r.pos] == Tag.missingCell.rawValue {
+                r.pos += 1
+                continue
+            }
+            let start = r.pos
+            try r.skipValue(depth: 2)
+            if slot < cellStart.count {
+                cellStart[slot] = start
+                cellEnd[slot] = r.pos
+            }
+        }
+        guard r.atEnd else { throw DecodeError("trailing bytes after a row", at: r.pos) }
+        let keyParts = Table.keyElements(key, columns: layout.keyColumns)
         out.append(UInt8(ascii: "{"))
         indent += 1
         var first = true
-        for c in t.schema.columns {
-            var value: [UInt8]?
-            if let slot = c.slot { value = bySlot[slot] } else if let i = t.schema.key.firstIndex(of: c.id), i < keyParts.count {
-                value = Array(keyParts[i])
+        for n in 0..<layout.sources.count {
+            let value: UnsafeRawBufferPointer
+            switch layout.sources[n] {
+            case .slot(let s):
+                guard s < cellStart.count, cellStart[s] >= 0 else { continue }
+                value = UnsafeRawBufferPointer(rebasing: row[cellStart[s]..<cellEnd[s]])
+            case .key(let k):
+                guard k < keyParts.count else { continue }
+                value = keyParts[k]
             }
-            guard let value else { continue }
             if !first { out.append(UInt8(ascii: ",")) }
             first = false
             newline()
-            writeString(c.name)
+            let name = layout.nameRanges[n]
+            layout.quotedNames.withUnsafeBytes { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[name])) }
             out.append(UInt8(ascii: ":"))
             if pretty { out.append(0x20) }
-            try value.withUnsafeBytes { try writeCell($0, store: t.store) }
+            try writeCell(value, store: layout.store)
         }
         indent -= 1
         if !first { newline() }

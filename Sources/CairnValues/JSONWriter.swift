@@ -248,7 +248,20 @@ public struct JSONWriter {
 
     public mutating func writeString(_ s: String) { writeStringBytes(s.utf8) }
 
-    mutating func writeStringBytes(_ bytes: some Sequence<UInt8>) {
+    mutating func writeStringBytes(_ bytes: UnsafeRawBufferPointer) {
+        // Most strings need no escape: one copy.
+        if !bytes.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            out.append(0x22)
+            out.append(contentsOf: bytes)
+            out.append(0x22)
+            return
+        }
+        writeEscaped(bytes)
+    }
+
+    mutating func writeStringBytes(_ bytes: some Sequence<UInt8>) { writeEscaped(bytes) }
+
+    private mutating func writeEscaped(_ bytes: some Sequence<UInt8>) {
         out.append(0x22)
         for b in bytes {
             switch b {

@@ -66,6 +66,7 @@ public struct Schema: Sendable, Hashable {
         self.format = format
         self.null = null
         self.infer = infer
+        slotCount = Self.slots(columns)
     }
 
     /// The id a column named `name` gets when it is made: the first 8 bytes of
@@ -86,8 +87,11 @@ public struct Schema: Sendable, Hashable {
     }
 
     public var keyColumns: [Column] { key.map { id in columns.first { $0.id == id }! } }
-    /// How many slots a row may have: one past the largest slot in use.
-    public var slotCount: Int { (columns.compactMap(\.slot).max() ?? -1) + 1 }
+    /// How many slots a row may have: one past the largest slot in use. Kept as the columns
+    /// change, since rows are read by it.
+    public private(set) var slotCount: Int = 0
+
+    private static func slots(_ columns: [Column]) -> Int { (columns.compactMap(\.slot).max() ?? -1) + 1 }
 
     public func column(named name: String) -> Column? { columns.first { $0.name == name } }
     public func column(id: UInt64) -> Column? { columns.first { $0.id == id } }
@@ -98,6 +102,7 @@ public struct Schema: Sendable, Hashable {
         guard column(named: name) == nil else { throw SchemaError.duplicateColumn(name) }
         let c = Column(name: name, id: Self.columnID(for: name, taken: Set(columns.map(\.id))), slot: slotCount)
         columns.append(c)
+        slotCount = Self.slots(columns)
         return c
     }
 
@@ -113,7 +118,9 @@ public struct Schema: Sendable, Hashable {
     public mutating func dropColumn(_ name: String) throws -> Column {
         guard let i = columns.firstIndex(where: { $0.name == name }) else { throw SchemaError.noSuchColumn(name) }
         guard !columns[i].isKey else { throw SchemaError.keyColumn(name) }
-        return columns.remove(at: i)
+        let c = columns.remove(at: i)
+        slotCount = Self.slots(columns)
+        return c
     }
 
     /// Moves a column to position `index` of the display order.
@@ -181,6 +188,7 @@ public struct Schema: Sendable, Hashable {
         self.format = format
         self.null = null
         self.infer = infer
+        slotCount = Self.slots(columns)
     }
 }
 

@@ -129,26 +129,32 @@ public struct Table: Sendable, Hashable {
         return try Self.outOfLineIfLarge(w.bytes, refs: refs, store: store)
     }
 
-    /// The encoding of a key from its columns' encodings, in key order: the one, or a tuple.
-    package static func keyEncoding(_ parts: [[UInt8]]) -> [UInt8] {
-        guard parts.count > 1 else { return parts[0] }
-        var w = ByteWriter()
-        w.byte(Tag.tuple.rawValue)
-        w.varint(UInt64(parts.count))
-        for p in parts { w.append(p) }
-        return w.bytes
-    }
-
-    /// The encoding of a row from its cells' encodings by slot (nil: missing), trailing
-    /// missing cells dropped. Not yet out of line: see ``outOfLineIfLarge(_:refs:store:)``.
-    package static func rowEncoding(_ cells: [[UInt8]?]) -> [UInt8] {
+    /// Appends the encoding of a row whose cells (by slot, nil: missing) are ranges of
+    /// `values`, trailing missing cells dropped. Not yet out of line.
+    package static func appendRowEncoding(cells: [Range<Int>?], values: [UInt8], to out: inout [UInt8]) {
         var n = cells.count
         while n > 0 && cells[n - 1] == nil { n -= 1 }
-        var w = ByteWriter()
-        w.byte(Tag.row.rawValue)
-        w.varint(UInt64(n))
-        for c in cells.prefix(n) { if let c { w.append(c) } else { w.byte(Tag.missingCell.rawValue) } }
-        return w.bytes
+        ByteWriter.writing(into: &out) { w in
+            w.byte(Tag.row.rawValue)
+            w.varint(UInt64(n))
+            values.withUnsafeBytes { v in
+                for c in cells.prefix(n) {
+                    if let c { w.append(UnsafeRawBufferPointer(rebasing: v[c])) } else { w.byte(Tag.missingCell.rawValue) }
+                }
+            }
+        }
+    }
+
+    /// Appends the encoding of a key whose columns' values (in key order) are ranges of
+    /// `values`: the one, or a tuple.
+    package static func appendKeyEncoding(parts: [Range<Int>], values: [UInt8], to out: inout [UInt8]) {
+        ByteWriter.writing(into: &out) { w in
+            if parts.count > 1 {
+                w.byte(Tag.tuple.rawValue)
+                w.varint(UInt64(parts.count))
+            }
+            values.withUnsafeBytes { v in for p in parts { w.append(UnsafeRawBufferPointer(rebasing: v[p])) } }
+        }
     }
 
     /// A row's encoding as it goes in the tree: itself, or when it is larger than
@@ -181,12 +187,7 @@ public struct Table: Sendable, Hashable {
     public static func forEachCell(_ raw: UnsafeRawBufferPointer, store: NodeStore,
                                    _ body: (_ slot: Int, _ cell: UnsafeRawBufferPointer?) throws -> Void) throws {
         if raw.first == Tag.rowRef.rawValue {
-            var r = ByteReader(raw, at: 1)
-            let h = try r.hash()
-            let chunk = try store.chunkBytes(h)
-            guard chunk.first == Format.version, chunk.count > 1, chunk[1] == Tag.row.rawValue else {
-                throw StoreError.corruptChunk(h, reason: "not a table row")
-            }
+            let chunk = try outOfLineRow(raw, store: store)
             return try chunk.withUnsafeBytes { try forEachCell(UnsafeRawBufferPointer(rebasing: $0[1...]), store: store, body) }
         }
         guard raw.first == Tag.row.rawValue else { throw DecodeError("not a table row", at: 0) }
@@ -203,6 +204,63 @@ public struct Table: Sendable, Hashable {
             }
         }
         guard r.atEnd else { throw DecodeError("trailing bytes after a row", at: r.pos) }
+    }
+
+    /// Calls `body` with the cells of an encoded row by slot (nil: missing; `slots` of them at
+    /// least), as views valid only during the call; a row stored out of line is read first.
+    public static func withCells<T>(_ raw: UnsafeRawBufferPointer, slots: Int, store: NodeStore,
+                                    _ body: ([UnsafeRawBufferPointer?]) throws -> T) throws -> T {
+        if raw.first == Tag.rowRef.rawValue {
+            let chunk = try outOfLineRow(raw, store: store)
+            return try chunk.withUnsafeBytes { try withCells(UnsafeRawBufferPointer(rebasing: $0[1...]), slots: slots, store: store, body) }
+        }
+        var cells: [UnsafeRawBufferPointer?] = Array(repeating: nil, count: slots)
+        try forEachCell(raw, store: store) { slot, cell in
+            if slot < cells.count { cells[slot] = cell } else { cells.append(cell) }
+        }
+        return try body(cells)
+    }
+
+    /// Where each column's value of a row comes from, in display order, and the columns'
+    /// names as JSON strings: worked out once per scan, not once per row.
+    public struct RowLayout: Sendable {
+        public enum Source: Sendable { case slot(Int), key(Int) }
+        public let sources: [Source]
+        /// The columns' names as JSON strings, back to back, and where each one is.
+        let quotedNames: [UInt8]
+        let nameRanges: [Range<Int>]
+        public let slotCount: Int
+        public let keyColumns: Int
+        let store: NodeStore
+
+        public init(_ t: Table) {
+            sources = t.schema.columns.map { c in
+                if let s = c.slot { return .slot(s) }
+                return .key(t.schema.key.firstIndex(of: c.id)!)
+            }
+            var names: [UInt8] = [], ranges: [Range<Int>] = []
+            for c in t.schema.columns {
+                let start = names.count
+                names += Array(JSON.quoted(c.name).utf8)
+                ranges.append(start..<names.count)
+            }
+            quotedNames = names
+            nameRanges = ranges
+            slotCount = t.schema.slotCount
+            keyColumns = t.schema.key.count
+            store = t.store
+        }
+    }
+
+    /// The chunk (format version first) holding a row stored out of line, from its Ref.
+    static func outOfLineRow(_ raw: UnsafeRawBufferPointer, store: NodeStore) throws -> [UInt8] {
+        var r = ByteReader(raw, at: 1)
+        let h = try r.hash()
+        let chunk = try store.chunkBytes(h)
+        guard chunk.first == Format.version, chunk.count > 1, chunk[1] == Tag.row.rawValue else {
+            throw StoreError.corruptChunk(h, reason: "not a table row")
+        }
+        return chunk
     }
 
     // MARK: Rows as maps

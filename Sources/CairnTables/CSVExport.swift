@@ -1,3 +1,4 @@
+import CairnStore
 import CairnValues
 
 /// Turns a table's rows into CSV lines, its columns in display order. Ints, Floats and ASCII

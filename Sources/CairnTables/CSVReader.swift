@@ -1,3 +1,4 @@
+import CairnStore
 /// An RFC 4180 CSV reader: fields separated by commas, records by CRLF or LF, fields quoted
 /// with `"` (a quote inside written twice) and free to hold commas and newlines.
 package struct CSVReader {

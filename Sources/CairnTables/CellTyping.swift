@@ -1,3 +1,4 @@
+import CairnStore
 import CairnValues
 
 /// Types one CSV cell: an Int when its text is the canonical decimal of an Int64, a Float when

@@ -1,3 +1,4 @@
+import CairnStore
 /// Malformed input of an import, with where it is.
 public struct ImportError: Error, CustomStringConvertible, Sendable, Equatable {
     public let message: String

@@ -1,3 +1,4 @@
+import CairnStore
 /// The input line of each imported record, by record number, in memory that grows with the
 /// irregularities of the file, not with its length: records usually follow each other one line
 /// apart, so only the places where that changes (a blank line, a quoted newline) are kept.

@@ -1,3 +1,4 @@
+import CairnStore
 import CairnValues
 
 /// Writing tables and values out: CSV, NDJSON, JSON, a Blob's bytes. Each streams to `write`,

@@ -1,3 +1,4 @@
+import CairnStore
 import CairnValues
 
 /// What `stats` shows of one top-level value: its rows (a table) or entries, its tree's depth,

@@ -1,3 +1,4 @@
+import CairnStore
 extension Blob {
     /// Replaces `removing` bytes at `offset` with `inserting`. Leaves are re-cut from the start
     /// of the leaf holding `offset` until a cut falls where an old leaf ended; the levels above

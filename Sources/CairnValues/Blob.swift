@@ -1,3 +1,4 @@
+import CairnStore
 /// Bytes stored as a prolly tree, cut by content-defined chunking so an edit in the middle
 /// moves only the leaves around it.
 public struct Blob: Sendable, Hashable {

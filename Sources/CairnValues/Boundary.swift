@@ -1,3 +1,4 @@
+import CairnStore
 /// Where prolly-tree nodes end: Dolt's published rule, with content-only inputs.
 ///
 /// After an item of encoded size `a` brings the node to `s` bytes:

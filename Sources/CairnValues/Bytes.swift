@@ -1,3 +1,4 @@
+import CairnStore
 /// Why bytes did not decode: malformed or truncated input. Never a crash.
 public struct DecodeError: Error, CustomStringConvertible, Sendable, Equatable {
     public let message: String

@@ -1,3 +1,4 @@
+import CairnStore
 /// Reading encodings in place, without building `Value`s: for paths that touch every row of a
 /// table, such as export. Anything these do not cover is left to `Value.decode`.
 package enum EncodedView {

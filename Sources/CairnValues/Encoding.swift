@@ -1,3 +1,4 @@
+import CairnStore
 /// The canonical binary encoding (docs/format.md). A chunk is one format-version byte followed
 /// by one encoded value or tree node. Each encoding starts with a tag; the primary tags are
 /// numbered in the kind order, so values of different kinds compare by their first byte.

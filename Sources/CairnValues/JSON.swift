@@ -1,3 +1,4 @@
+import CairnStore
 /// JSON in and out (docs/format.md, JSON). Plain by default: objects are Maps from String,
 /// arrays Lists, integers stay Int (an integer beyond Int64 is refused), a number with a
 /// fraction or exponent is a Float, so `1.0` stays a Float; any key, `$` keys included, is an

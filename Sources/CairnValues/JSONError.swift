@@ -1,3 +1,4 @@
+import CairnStore
 /// Malformed JSON, with the byte offset where reading stopped.
 public struct JSONError: Error, CustomStringConvertible, Sendable, Equatable {
     public let message: String

@@ -1,3 +1,4 @@
+import CairnStore
 /// Reading objects field by field, in document order, for imports that make tables: each
 /// field's value goes straight to its encoding, and no Map is built for the object.
 extension JSONParser {

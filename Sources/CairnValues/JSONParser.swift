@@ -1,3 +1,4 @@
+import CairnStore
 /// Bytes read in pieces: `refill` returns the next piece, empty at the end.
 public struct ByteSource {
     var buffer: [UInt8] = []

@@ -1,3 +1,4 @@
+import CairnStore
 /// Tables in JSON: as if each row were a Map from column name to value, nested one object
 /// level per key column by the key's text, `{"EWR": {"2013-01-01T06:00:00Z": {row}}}`; or, for
 /// export, an array of row objects (``writeRows(_:under:)``).

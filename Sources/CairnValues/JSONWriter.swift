@@ -1,3 +1,4 @@
+import CairnStore
 public struct JSONWriter {
     public var out: [UInt8] = []
     let pretty: Bool

@@ -1,3 +1,4 @@
+import CairnStore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,3 +1,4 @@
+import CairnStore
 /// Builds a map from entries appended in strictly increasing key order.
 public final class MapBuilder {
     let builder: TreeBuilder

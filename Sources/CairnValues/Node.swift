@@ -1,3 +1,4 @@
+import CairnStore
 /// One decoded tree node: a chunk's bytes plus the offsets of its entries. Immutable.
 ///
 /// Leaf entries: Map (key, value); Set and List (element); Blob (bytes).

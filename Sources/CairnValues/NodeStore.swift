@@ -1,3 +1,4 @@
+import CairnStore
 import Dispatch
 
 /// A chunk store seen as tree nodes: a bounded cache of decoded nodes, and a write buffer that

@@ -1,3 +1,4 @@
+import CairnStore
 /// The operations Map and Set share: their trees are ordered by key and keyed in internal
 /// nodes by each subtree's last key.
 enum OrderedTree {

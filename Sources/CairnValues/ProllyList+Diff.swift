@@ -1,3 +1,4 @@
+import CairnStore
 extension ProllyList {
     /// The changes from this list to `other`, as splices in this list's positions: applying
     /// them with ``editing(_:)`` gives `other`. The common prefix and suffix are found by

@@ -1,3 +1,4 @@
+import CairnStore
 /// A change to a List: at `position` (in the list before any change of the batch), remove
 /// `removing` elements and insert `inserting` there.
 public struct ListSplice: Sendable {

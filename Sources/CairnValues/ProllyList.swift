@@ -1,3 +1,4 @@
+import CairnStore
 /// A list of ``Value``s stored as a prolly tree. Element boundaries come from each element's
 /// encoding, so equal lists give equal trees; subtree counts make `element(at:)` logarithmic.
 public struct ProllyList: Sendable, Hashable {

@@ -1,3 +1,4 @@
+import CairnStore
 /// What a difference is: the one kind of change every diff reports (trees, tables, roots).
 public enum DiffOp: String, Sendable { case add, remove, modify }
 

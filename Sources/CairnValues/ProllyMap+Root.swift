@@ -1,3 +1,4 @@
+import CairnStore
 extension ProllyMap {
     /// The map whose root node is the chunk `hash` (as a commit's root Ref names it).
     public static func load(_ hash: Hash, store: NodeStore) throws -> ProllyMap {

@@ -1,3 +1,4 @@
+import CairnStore
 /// A sorted map from ``Value`` to ``Value`` stored as a prolly tree: history-independent, so the
 /// same contents give the same root hash whatever the order of edits.
 public struct ProllyMap: Sendable, Hashable {

@@ -1,3 +1,4 @@
+import CairnStore
 /// A sorted set of ``Value``s stored as a prolly tree, history-independent like ``ProllyMap``.
 public struct ProllySet: Sendable, Hashable {
     public let store: NodeStore

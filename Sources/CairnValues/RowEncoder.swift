@@ -1,3 +1,4 @@
+import CairnStore
 /// Encodes the rows of a table straight from typed cells of a record (a CSV line), with no
 /// `Value` per cell: text cells stay where they are in the record's bytes.
 package struct RowEncoder: Sendable {

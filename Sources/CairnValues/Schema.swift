@@ -1,3 +1,4 @@
+import CairnStore
 /// A table's columns: each named once, with a stable id, in display order; which of them form
 /// the key, in key order; and the options the table was imported with, so export gives back
 /// what was imported.

@@ -1,3 +1,4 @@
+import CairnStore
 /// A table: a ``Schema`` and its rows, in one prolly tree keyed by the whole key.
 ///
 /// - The key of a row is its key column's value, or, for a composite key, the ``Value/tuple(_:)``

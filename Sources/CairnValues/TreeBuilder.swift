@@ -1,3 +1,4 @@
+import CairnStore
 /// A node that a ``LevelChunker`` closed and wrote.
 struct ClosedNode {
     let hash: Hash

@@ -1,3 +1,4 @@
+import CairnStore
 /// A position in a tree: the path of (node, entry index) from the root down to `path.last`.
 ///
 /// When `path.last` is an internal node the cursor is *lazy*: it stands at the start of the

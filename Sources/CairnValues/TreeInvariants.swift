@@ -1,3 +1,4 @@
+import CairnStore
 /// Checks the invariants of a stored prolly tree (docs/format.md): for the tests now, and for
 /// `fsck` later. It streams, node by node, holding one path of the tree.
 ///

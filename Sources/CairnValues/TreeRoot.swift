@@ -1,3 +1,4 @@
+import CairnStore
 /// What a collection value holds: its root node's hash, its count (entries; bytes for a
 /// Blob), its height (1: the root is a leaf), and, when the whole collection is one small leaf,
 /// that leaf's bytes, since such a leaf is written inline in its parent, not as a chunk.

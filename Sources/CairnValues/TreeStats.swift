@@ -1,3 +1,4 @@
+import CairnStore
 /// The shape of one collection's tree: what `cairn stats` reports per table and what the
 /// benchmarks record about node sizes.
 public struct TreeStats: Sendable {

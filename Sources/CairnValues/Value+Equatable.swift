@@ -1,3 +1,4 @@
+import CairnStore
 /// Equality agrees with the canonical encoding: two values are equal exactly when they encode
 /// to the same bytes. Floats compare by bit pattern (with one NaN), so -0.0 ≠ 0.0 and NaN == NaN;
 /// collections compare by root hash.

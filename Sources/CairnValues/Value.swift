@@ -1,4 +1,4 @@
-@_exported import CairnStore
+import CairnStore
 
 /// A Cairn value. Scalars hold their data; collections (Blob, List, Map, Set, and long strings
 /// when encoded) are prolly trees that load their nodes from a ``NodeStore`` on demand.

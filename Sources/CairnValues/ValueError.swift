@@ -1,3 +1,4 @@
+import CairnStore
 public enum ValueError: Error, CustomStringConvertible, Sendable, Equatable {
     case missingChunk(Hash)
     case wrongKind(expected: String, found: String)

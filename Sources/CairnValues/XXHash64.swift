@@ -1,3 +1,4 @@
+import CairnStore
 /// XXH64 (Yann Collet's xxHash, 64-bit), written out so that chunk boundaries depend on no
 /// library version and no per-process seed. Swift's `Hasher` is seeded per process, so it must
 /// never decide a boundary.

@@ -1,3 +1,4 @@
+import CairnStore
 import CairnValues
 
 /// The name of a ref in the chunk store, in its namespace (ARCHITECTURE.md):

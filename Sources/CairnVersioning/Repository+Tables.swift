@@ -1,3 +1,4 @@
+import CairnStore
 import CairnValues
 import CairnTables
 

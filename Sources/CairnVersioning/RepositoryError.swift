@@ -1,3 +1,4 @@
+import CairnStore
 import CairnValues
 
 public enum RepositoryError: Error, CustomStringConvertible, Sendable, Equatable {

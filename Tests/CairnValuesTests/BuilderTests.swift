@@ -1,3 +1,4 @@
+@testable import CairnStore
 import Foundation
 import Testing
 @testable import CairnValues

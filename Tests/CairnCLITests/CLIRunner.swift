@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// What one run of `cairn` gave.
 struct CLIResult {
@@ -100,4 +101,30 @@ final class DataBox: @unchecked Sendable {
     private var data = Data()
     func set(_ d: Data) { lock.lock(); data = d; lock.unlock() }
     func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
+}
+
+/// A workspace with a fresh store in it.
+func initializedWorkspace() throws -> Workspace {
+    let ws = Workspace()
+    try ws.cli.run("init")
+    return ws
+}
+
+/// The command failed with `code` and one `error:` line that contains `text`.
+func expectError(_ r: CLIResult, code: Int32, contains text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(r.code == code, "exit \(r.code), stdout: \(r.stdout), stderr: \(r.stderr)", sourceLocation: sourceLocation)
+    let lines = r.stderr.split(separator: "\n")
+    #expect(lines.count == 1 && r.stderr.hasPrefix("error: "), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
+    #expect(r.stderr.contains(text), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
+}
+
+/// Everything a failed command must leave alone: history, status, the working set, tags and
+/// branches.
+func storeSnapshot(_ ws: Workspace) throws -> String {
+    let log = try ws.cli.run("log", "--json").stdout
+    let status = try ws.cli.run("status", "--json").stdout
+    let working = try ws.cli.run("show", "WORKING:", "--hash").stdout
+    let tags = try ws.cli.run("tag").stdout
+    let branches = try ws.cli.run("branch").stdout
+    return log + status + working + tags + branches
 }

@@ -5,32 +5,13 @@ import Testing
 /// plain JSON, the nesting limit and the CLI polish, end to end through the `cairn` binary as
 /// CLI.md gives them.
 @Suite struct TableCommandTests {
-    func store() throws -> Workspace {
-        let ws = Workspace()
-        try ws.cli.run("init")
-        return ws
-    }
-
-    func expectError(_ r: CLIResult, code: Int32, contains text: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(r.code == code, "exit \(r.code), stdout: \(r.stdout), stderr: \(r.stderr)", sourceLocation: sourceLocation)
-        let lines = r.stderr.split(separator: "\n")
-        #expect(lines.count == 1 && r.stderr.hasPrefix("error: "), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
-        #expect(r.stderr.contains(text), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
-    }
+    func store() throws -> Workspace { try initializedWorkspace() }
 
     func expectOK(_ r: CLIResult, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(r.code == 0, "exit \(r.code), stderr: \(r.stderr)", sourceLocation: sourceLocation)
     }
 
-    /// A snapshot of everything a failed command must leave alone.
-    func snapshot(_ ws: Workspace) throws -> String {
-        let log = try ws.cli.run("log", "--json").stdout
-        let status = try ws.cli.run("status", "--json").stdout
-        let working = try ws.cli.run("show", "WORKING:", "--hash").stdout
-        let tags = try ws.cli.run("tag").stdout
-        let branches = try ws.cli.run("branch").stdout
-        return log + status + working + tags + branches
-    }
+    func snapshot(_ ws: Workspace) throws -> String { try storeSnapshot(ws) }
 
     func json(_ text: String) -> Any? {
         try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])

@@ -3,26 +3,9 @@ import Testing
 
 /// The versioning commands end to end, as a user runs them (CLI.md, issue 4).
 @Suite struct VersioningCommandTests {
-    func store() throws -> Workspace {
-        let ws = Workspace()
-        try ws.cli.run("init")
-        return ws
-    }
+    func store() throws -> Workspace { try initializedWorkspace() }
 
-    func expectError(_ r: CLIResult, code: Int32, contains text: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(r.code == code, "exit \(r.code), stderr: \(r.stderr)", sourceLocation: sourceLocation)
-        let lines = r.stderr.split(separator: "\n")
-        #expect(lines.count == 1 && r.stderr.hasPrefix("error: "), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
-        #expect(r.stderr.contains(text), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
-    }
-
-    /// A snapshot of everything a failed command must leave alone.
-    func snapshot(_ ws: Workspace) throws -> String {
-        let log = try ws.cli.run("log", "--json").stdout
-        let status = try ws.cli.run("status", "--json").stdout
-        let working = try ws.cli.run("show", "WORKING:", "--hash").stdout
-        return log + status + working
-    }
+    func snapshot(_ ws: Workspace) throws -> String { try storeSnapshot(ws) }
 
     @Test func importCommitDiffLogShowExport() throws {
         let ws = try store()

@@ -44,7 +44,8 @@ struct Import: ParsableCommand {
             let s = try ctx.repo.importJSON(path: file, table: table, key: keys, tagged: tagged,
                                             tempDirectory: try ctx.tempDirectory(), progress: bar?.update)
             bar?.finish()
-            print(keys == nil ? "imported \(file) into \(table)" : "imported \(counted(Int(s.rows), "row")) into \(table)")
+            print(keys == nil ? "imported \(file) into \(table)"
+                : "imported \(counted(Int(s.rows), "row")) into \(table) (\(counted(s.columns.count, "column")))")
         case "ndjson":
             guard let keys else { throw CLIError.usage("NDJSON import needs --key COL") }
             let s = try ctx.repo.importNDJSON(path: file, table: table, key: keys, tempDirectory: try ctx.tempDirectory(),

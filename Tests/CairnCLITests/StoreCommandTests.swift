@@ -115,6 +115,25 @@ import Testing
 
     /// A chunk whose bytes rotted on disk: the commands that read it exit 3 with one line
     /// naming the chunk, never print wrong data, and the rest of the store still answers.
+    /// A commit chunk that rotted is a corrupt store (exit 3), never an unknown revision,
+    /// whether it is reached by a branch or by a hash prefix.
+    @Test func aRottenCommitExits3() throws {
+        let ws = Workspace()
+        try ws.cli.run("init")
+        try ws.cli.run("set", "/note", "1")
+        let hash = try ws.cli.run("commit", "-m", "c").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(hash.count == 32)
+        let conn = try SQLiteConnection(path: ws.path + "/.cairn/store.db", create: false)
+        try conn.execute("UPDATE chunks SET codec = 0, data = randomblob(size) WHERE hash = (SELECT hash FROM refs WHERE name = 'heads/main')")
+        conn.close()
+        for args in [["log"], ["log", String(hash.prefix(8))], ["show", hash]] {
+            let r = try ws.cli.run(args)
+            #expect(r.code == 3, "\(args): exit \(r.code) \(r.stderr)")
+            expectOneErrorLine(r)
+            #expect(r.stderr.contains("corrupt chunk"), "\(args): \(r.stderr)")
+        }
+    }
+
     @Test func aRottenChunkExits3AndNamesIt() throws {
         let ws = Workspace()
         try ws.cli.run("init")

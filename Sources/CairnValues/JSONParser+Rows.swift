@@ -6,7 +6,7 @@ extension JSONParser {
     /// and the chunks those reference to `refs`. `body` gets each field's name (UTF-8, valid
     /// only during the call) and where its value lies in `out`, in document order. Throws when
     /// the next value is not an object.
-    public mutating func forEachField(appendingTo out: inout [UInt8], refs: inout [Hash],
+    package mutating func forEachField(appendingTo out: inout [UInt8], refs: inout [Hash],
                                       _ body: (_ name: UnsafeRawBufferPointer, _ value: Range<Int>) throws -> Void) throws {
         try skipSpace()
         guard try src.peek() == UInt8(ascii: "{") else { throw fail("expected a JSON object") }
@@ -45,7 +45,7 @@ extension JSONParser {
 
     /// Reads an array, calling `element` at the start of each element to read it (it must
     /// consume exactly one value); then checks that nothing but white space follows.
-    public mutating func forEachElementOfDocument(_ element: (inout JSONParser) throws -> Void) throws {
+    package mutating func forEachElementOfDocument(_ element: (inout JSONParser) throws -> Void) throws {
         try skipSpace()
         guard try src.next() == UInt8(ascii: "[") else { throw fail("expected a JSON array", at: max(0, src.offset - 1)) }
         try skipSpace()
@@ -68,11 +68,11 @@ extension JSONParser {
     }
 
     /// Checks that nothing but white space is left.
-    public mutating func expectEnd() throws {
+    package mutating func expectEnd() throws {
         try skipSpace()
         if try src.peek() != nil { throw fail("unexpected data after the JSON value") }
     }
 
     /// The byte offset where reading is.
-    public var offset: Int { src.offset }
+    package var offset: Int { src.offset }
 }

@@ -1,15 +1,15 @@
 import CairnStore
 /// Bytes read in pieces: `refill` returns the next piece, empty at the end.
-public struct ByteSource {
+package struct ByteSource {
     var buffer: [UInt8] = []
     var pos = 0
     /// Bytes consumed before `buffer[0]`.
     var base = 0
     let refill: () throws -> [UInt8]
 
-    public init(refill: @escaping () throws -> [UInt8]) { self.refill = refill }
+    package init(refill: @escaping () throws -> [UInt8]) { self.refill = refill }
 
-    public init(bytes: [UInt8]) {
+    package init(bytes: [UInt8]) {
         buffer = bytes
         refill = { [] }
     }
@@ -31,17 +31,17 @@ public struct ByteSource {
     }
 }
 
-public struct JSONParser {
+package struct JSONParser {
     var src: ByteSource
     let store: NodeStore
     /// Whether objects in Cairn's tagged forms (`{"$set": [...]}`, ...) are read as those kinds.
     /// Off by default: JSON is plain, and a `$` key is an ordinary key.
-    public let tagged: Bool
+    package let tagged: Bool
     var depth = 0
     /// The bytes of the string being read, reused for every string.
     var scratch: [UInt8] = []
 
-    public init(source: ByteSource, store: NodeStore, tagged: Bool = false) {
+    package init(source: ByteSource, store: NodeStore, tagged: Bool = false) {
         src = source
         self.store = store
         self.tagged = tagged
@@ -56,7 +56,7 @@ public struct JSONParser {
     }
 
     /// Parses one whole document: one value and nothing after it but white space.
-    public mutating func document() throws -> Value {
+    package mutating func document() throws -> Value {
         let v = try value()
         try skipSpace()
         if try src.peek() != nil { throw fail("unexpected data after the JSON value") }
@@ -64,7 +64,7 @@ public struct JSONParser {
     }
 
     /// Parses the next value; nil at the end of input (for NDJSON-style streams).
-    public mutating func nextValue() throws -> Value? {
+    package mutating func nextValue() throws -> Value? {
         try skipSpace()
         if try src.peek() == nil { return nil }
         return try value()
@@ -193,7 +193,7 @@ public struct JSONParser {
 
     /// Parses one whole document straight to its canonical encoding (as inside a parent) and
     /// the chunks that encoding references, without building `Value`s for its objects.
-    public mutating func encodedDocument() throws -> (bytes: [UInt8], refs: [Hash]) {
+    package mutating func encodedDocument() throws -> (bytes: [UInt8], refs: [Hash]) {
         var w = ByteWriter()
         var refs: [Hash] = []
         try encodeValue(into: &w, refs: &refs)

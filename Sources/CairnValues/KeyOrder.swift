@@ -129,9 +129,9 @@ func commonPrefixLength(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) 
 }
 
 /// The total order on encodings, for layers above that sort encoded keys themselves.
-public enum EncodedOrder {
+package enum EncodedOrder {
     /// Compares two encoded values in the total order of docs/format.md.
-    public static func compare(_ a: [UInt8], _ b: [UInt8]) -> Int { KeyOrder.compare(a, b) }
+    package static func compare(_ a: [UInt8], _ b: [UInt8]) -> Int { KeyOrder.compare(a, b) }
 
     /// The encoded values a concatenation holds. Malformed bytes end the split.
     public static func splitTuple(_ bytes: [UInt8]) -> [[UInt8]] {

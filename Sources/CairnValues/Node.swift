@@ -4,10 +4,10 @@ import CairnStore
 /// Leaf entries: Map (key, value); Set and List (element); Blob (bytes).
 /// Internal entries: Map and Set (last key, child hash, subtree count); List and Blob (child
 /// hash, subtree count). Subtree counts make positional access logarithmic.
-public final class Node: @unchecked Sendable {
+package final class Node: @unchecked Sendable {
     /// The chunk's name. An inline leaf (a small collection inside its parent) is parsed with
     /// no hash; its hash is computed only if asked for, as rows are read far more often.
-    public var hash: Hash { knownHash ?? Hash(of: bytes) }
+    package var hash: Hash { knownHash ?? Hash(of: bytes) }
     private let knownHash: Hash?
     let bytes: [UInt8]
     let tag: Tag

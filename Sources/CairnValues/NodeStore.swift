@@ -37,7 +37,7 @@ public final class NodeStore: @unchecked Sendable {
     /// The node named `hash`. Throws `StoreError.corruptChunk` when its bytes do not parse.
     /// With `caching` false a node read from the chunk store is not kept: a scan that reads
     /// each leaf once should not push out the nodes that point reads come back to.
-    public func node(_ hash: Hash, caching: Bool = true) throws -> Node {
+    package func node(_ hash: Hash, caching: Bool = true) throws -> Node {
         if let n = lock.withLock({ lookup(hash) }) { return n }
         let bytes: [UInt8]
         lock.withLock { reads += 1 }

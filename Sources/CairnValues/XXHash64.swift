@@ -2,7 +2,7 @@ import CairnStore
 /// XXH64 (Yann Collet's xxHash, 64-bit), written out so that chunk boundaries depend on no
 /// library version and no per-process seed. Swift's `Hasher` is seeded per process, so it must
 /// never decide a boundary.
-public enum XXHash64 {
+package enum XXHash64 {
     static let p1: UInt64 = 0x9E37_79B1_85EB_CA87
     static let p2: UInt64 = 0xC2B2_AE3D_27D4_EB4F
     static let p3: UInt64 = 0x1656_67B1_9E37_79F9
@@ -19,11 +19,11 @@ public enum XXHash64 {
         (acc ^ round(0, val)) &* p1 &+ p4
     }
 
-    public static func hash(_ bytes: [UInt8], seed: UInt64 = 0) -> UInt64 {
+    package static func hash(_ bytes: [UInt8], seed: UInt64 = 0) -> UInt64 {
         bytes.withUnsafeBytes { hash($0, seed: seed) }
     }
 
-    public static func hash(_ buf: UnsafeRawBufferPointer, seed: UInt64 = 0) -> UInt64 {
+    package static func hash(_ buf: UnsafeRawBufferPointer, seed: UInt64 = 0) -> UInt64 {
         let n = buf.count
         var i = 0
         @inline(__always) func u64(_ at: Int) -> UInt64 { UInt64(littleEndian: buf.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }

@@ -80,7 +80,7 @@ public enum TableImport {
                         throw ImportError("line \(line): the key column '\(key[n])' is empty")
                     }
                     keyBytes.removeAll(keepingCapacity: true)
-                    try encoder.encodeKey(cells, record: raw, store: store, appendingTo: &keyBytes)
+                    try encoder.encodeKey(cells, record: raw, store: store, refs: &rowRefs, appendingTo: &keyBytes)
                     rowBytes.removeAll(keepingCapacity: true)
                     try encoder.encodeRow(cells, record: raw, store: store, refs: &rowRefs, appendingTo: &rowBytes)
                 }

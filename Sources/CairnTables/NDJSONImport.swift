@@ -9,7 +9,7 @@ extension TableImport {
                               progress: ((Int, Int) -> Void)? = nil) throws -> ImportedTable {
         let file = try FileReader(path: path, text: true)
         file.progress = progress
-        let rows = ObjectRows(key: key, format: "ndjson", store: store, tempDirectory: tempDirectory)
+        let rows = ObjectRows(key: key, format: "ndjson", unit: "line", store: store, tempDirectory: tempDirectory)
         var lines = LineReader(file: file)
         var lineNumber = 0
         while var line = try lines.next() {
@@ -24,7 +24,7 @@ extension TableImport {
                 throw ImportError("line \(lineNumber): invalid JSON: \(e)")
             }
         }
-        return try rows.finish(unit: "line")
+        return try rows.finish()
     }
 
     /// Reads a JSON document that is an array of objects into a table keyed by `key`, as
@@ -33,7 +33,7 @@ extension TableImport {
                                 progress: ((Int, Int) -> Void)? = nil) throws -> ImportedTable {
         let file = try FileReader(path: path, text: true)
         file.progress = progress
-        let rows = ObjectRows(key: key, format: "json", store: store, tempDirectory: tempDirectory)
+        let rows = ObjectRows(key: key, format: "json", unit: "element", store: store, tempDirectory: tempDirectory)
         var parser = JSONParser(source: ByteSource(refill: file.read), store: store)
         var n = 0
         do {
@@ -44,7 +44,7 @@ extension TableImport {
         } catch let e as JSONError {
             throw ImportError("invalid JSON: \(e)")
         }
-        return try rows.finish(unit: "element")
+        return try rows.finish()
     }
 }
 
@@ -67,8 +67,12 @@ final class ObjectRows {
     private var positions = LineIndex()
     private var count: UInt64 = 0
 
-    init(key: [String], format: String, store: NodeStore, tempDirectory: String) {
+    /// What a position counts: `line` (NDJSON) or `element` (a JSON array).
+    private let unit: String
+
+    init(key: [String], format: String, unit: String, store: NodeStore, tempDirectory: String) {
         self.key = key
+        self.unit = unit
         self.format = format
         self.store = store
         builder = UnsortedMapBuilder(store: store, directory: tempDirectory, duplicates: .refuse)
@@ -119,14 +123,20 @@ final class ObjectRows {
         var last: [Int] = []
         swap(&last, &lastOrder)
         defer { swap(&last, &lastOrder) }
-        try parser.forEachField(appendingTo: &values, refs: &refs) { name, value in
+        // The refs of the key fields stay with the leaf; the cells' go with the row.
+        var keyRefs: [Range<Int>] = []
+        var cellRefs: [Range<Int>] = []
+        try parser.forEachField(appendingTo: &values, refs: &refs) { name, value, valueRefs in
             let c = column(name, expected: order.count, lastOrder: last)
             order.append(c)
             switch place[c] {
-            case .key(let k): keyParts[k] = value
+            case .key(let k):
+                keyParts[k] = value
+                if !valueRefs.isEmpty { keyRefs.append(valueRefs) }
             case .slot(let s):
                 if s >= cells.count { cells += Array(repeating: nil, count: s + 1 - cells.count) }
                 cells[s] = value  // a repeated field: the last one wins
+                if !valueRefs.isEmpty { cellRefs.append(valueRefs) }
             }
         }
         swap(&last, &order)
@@ -134,6 +144,10 @@ final class ObjectRows {
         parts.reserveCapacity(keyParts.count)
         for (k, part) in keyParts.enumerated() {
             guard let part else { throw ImportError("\(what): no key field '\(key[k])'") }
+            // A key is what a path segment can name: a string or a number.
+            guard let tag = values[part].first, [0x03, 0x04, 0x05, 0x06].contains(tag) else {
+                throw ImportError("\(what): the key field '\(key[k])' is not a string or a number")
+            }
             parts.append(part)
         }
         var keyBytes: [UInt8] = [], rowBytes: [UInt8] = []
@@ -144,20 +158,28 @@ final class ObjectRows {
         rowBytes.removeAll(keepingCapacity: true)
         Table.appendRowEncoding(cells: cells, values: values, to: &rowBytes)
         positions.append(line: position)
-        if rowBytes.count > Format.rowInlineLimit {
-            let (bytes, rowRefs) = try Table.outOfLineIfLarge(rowBytes, refs: refs, store: store)
-            try builder.append(key: keyBytes, value: bytes, refs: rowRefs)
-        } else {
-            try keyBytes.withUnsafeBytes { k in try rowBytes.withUnsafeBytes { v in try builder.append(key: k, value: v, refs: refs) } }
+        do {
+            if rowBytes.count > Format.rowInlineLimit || !keyRefs.isEmpty {
+                let rowRefs = cellRefs.flatMap { refs[$0] }
+                let (bytes, leafRefs) = try Table.outOfLineIfLarge(rowBytes, refs: rowRefs, store: store)
+                try builder.append(key: keyBytes, value: bytes, refs: keyRefs.flatMap { refs[$0] } + leafRefs)
+            } else {
+                try keyBytes.withUnsafeBytes { k in try rowBytes.withUnsafeBytes { v in try builder.append(key: k, value: v, refs: refs) } }
+            }
+        } catch let e as UnsortedMapBuilder.DuplicateKey {
+            throw duplicate(e)
         }
         count += 1
     }
 
-    func finish(unit: String) throws -> ImportedTable {
+    /// A duplicate key, with where both rows are.
+    private func duplicate(_ e: UnsortedMapBuilder.DuplicateKey) -> ImportError {
+        ImportError("\(unit) \(positions[e.second]): duplicate key \(TableImport.keyText(e.key, store: store)) (first at \(unit) \(positions[e.first]))")
+    }
+
+    func finish() throws -> ImportedTable {
         let rows: ProllyMap
-        do { rows = try builder.finish() } catch let e as UnsortedMapBuilder.DuplicateKey {
-            throw ImportError("\(unit) \(positions[e.second]): duplicate key \(TableImport.keyText(e.key, store: store)) (first at \(unit) \(positions[e.first]))")
-        }
+        do { rows = try builder.finish() } catch let e as UnsortedMapBuilder.DuplicateKey { throw duplicate(e) }
         // Every row has the key fields, so only a table with no rows can lack them.
         for k in key where !names.contains(k) { names.append(k) }
         let schema = try Schema(columns: names, key: key, format: format, null: nil, infer: true)

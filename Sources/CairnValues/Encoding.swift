@@ -351,9 +351,15 @@ extension ByteReader {
             }
             try skipValue(depth: depth + 1, refs: refs)
         case .row:
+            // The walk of Table.forEachCellRange, without its closure (typed throws here).
             let n = try count(minItemSize: 1)
-            for _ in 0..<n {
-                if buf.count > pos && buf[pos] == Tag.missingCell.rawValue { pos += 1 } else { try skipValue(depth: depth + 1, refs: refs) }
+            for i in 0..<n {
+                if buf.count > pos && buf[pos] == Tag.missingCell.rawValue {
+                    guard i < n - 1 else { throw DecodeError("a row ends with a missing cell", at: pos) }
+                    pos += 1
+                } else {
+                    try skipValue(depth: depth + 1, refs: refs)
+                }
             }
         case .rowRef:
             refs?.pointee.append(try hash())

@@ -4,10 +4,11 @@ import CairnStore
 extension JSONParser {
     /// Reads one object, appending each field's value encoding (as inside a parent) to `out`
     /// and the chunks those reference to `refs`. `body` gets each field's name (UTF-8, valid
-    /// only during the call) and where its value lies in `out`, in document order. Throws when
+    /// only during the call), where its value lies in `out` and its refs in `refs`, in
+    /// document order. Throws when
     /// the next value is not an object.
     package mutating func forEachField(appendingTo out: inout [UInt8], refs: inout [Hash],
-                                      _ body: (_ name: UnsafeRawBufferPointer, _ value: Range<Int>) throws -> Void) throws {
+                                      _ body: (_ name: UnsafeRawBufferPointer, _ value: Range<Int>, _ refs: Range<Int>) throws -> Void) throws {
         try skipSpace()
         guard try src.peek() == UInt8(ascii: "{") else { throw fail("expected a JSON object") }
         try enter()
@@ -29,9 +30,9 @@ extension JSONParser {
             swap(&name, &scratch)
             try skipSpace()
             guard try src.next() == UInt8(ascii: ":") else { throw fail("expected ':' after an object key", at: src.offset - 1) }
-            let start = w.bytes.count
+            let start = w.bytes.count, refStart = refs.count
             try encodeValue(into: &w, refs: &refs)
-            try name.withUnsafeBytes { try body($0, start..<w.bytes.count) }
+            try name.withUnsafeBytes { try body($0, start..<w.bytes.count, refStart..<refs.count) }
             swap(&name, &scratch)
             try skipSpace()
             switch try src.next() {

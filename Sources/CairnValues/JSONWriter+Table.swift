@@ -81,25 +81,15 @@ extension JSONWriter {
             let chunk = try Table.outOfLineRow(row, store: layout.store)
             return try chunk.withUnsafeBytes { try writeRow(layout, key: key, row: UnsafeRawBufferPointer(rebasing: $0[1...])) }
         }
-        guard row.first == Tag.row.rawValue else { throw DecodeError("not a table row", at: 0) }
-        // Where each slot's cell is in `row`, and each key element in `key`.
+        // Where each slot's cell is in `row`.
         var cellStart = [Int](repeating: -1, count: layout.slotCount)
         var cellEnd = [Int](repeating: 0, count: layout.slotCount)
-        var r = ByteReader(row, at: 1)
-        let n = try r.count(minItemSize: 1)
-        for slot in 0..<n {
-            if row[r.pos] == Tag.missingCell.rawValue {
-                r.pos += 1
-                continue
-            }
-            let start = r.pos
-            try r.skipValue(depth: 2)
-            if slot < cellStart.count {
-                cellStart[slot] = start
-                cellEnd[slot] = r.pos
+        try Table.forEachCellRange(row) { slot, range in
+            if let range, slot < cellStart.count {
+                cellStart[slot] = range.lowerBound
+                cellEnd[slot] = range.upperBound
             }
         }
-        guard r.atEnd else { throw DecodeError("trailing bytes after a row", at: r.pos) }
         let keyParts = Table.keyElements(key, columns: layout.keyColumns)
         out.append(UInt8(ascii: "{"))
         indent += 1

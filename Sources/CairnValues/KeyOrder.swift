@@ -127,23 +127,3 @@ func commonPrefixLength(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) 
     let c = memcmp(a, b, n)
     return c < 0 ? -1 : (c > 0 ? 1 : 0)
 }
-
-/// The total order on encodings, for layers above that sort encoded keys themselves.
-package enum EncodedOrder {
-    /// Compares two encoded values in the total order of docs/format.md.
-    package static func compare(_ a: [UInt8], _ b: [UInt8]) -> Int { KeyOrder.compare(a, b) }
-
-    /// The encoded values a concatenation holds. Malformed bytes end the split.
-    public static func splitTuple(_ bytes: [UInt8]) -> [[UInt8]] {
-        bytes.withUnsafeBytes { raw in
-            var r = ByteReader(raw)
-            var out: [[UInt8]] = []
-            while !r.atEnd {
-                let start = r.pos
-                do { try r.skipValue() } catch { break }
-                out.append(Array(raw[start..<r.pos]))
-            }
-            return out
-        }
-    }
-}

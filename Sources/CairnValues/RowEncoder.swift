@@ -48,11 +48,10 @@ package struct RowEncoder: Sendable {
         }
     }
 
-    /// Appends the row's key (its key field, or the tuple of them) to `out`; the key fields
-    /// must be present.
-    package func encodeKey(_ cells: [Cell?], record: UnsafeRawBufferPointer, store: NodeStore,
+    /// Appends the row's key (its key field, or the tuple of them) to `out`, and the chunks it
+    /// references (a key string stored out of line) to `refs`; the key fields must be present.
+    package func encodeKey(_ cells: [Cell?], record: UnsafeRawBufferPointer, store: NodeStore, refs: inout [Hash],
                            appendingTo out: inout [UInt8]) throws {
-        var refs: [Hash] = []
         try ByteWriter.writing(into: &out) { w in
             if keyFields.count > 1 {
                 w.byte(Tag.tuple.rawValue)

@@ -89,7 +89,8 @@ public struct Schema: Sendable, Hashable {
 
     private static func slots(_ columns: [Column]) -> Int { (columns.compactMap(\.slot).max() ?? -1) + 1 }
 
-    public func column(named name: String) -> Column? { columns.first { $0.name == name } }
+    /// Names compare by their UTF-8 bytes, as keys do (no Unicode normalisation).
+    public func column(named name: String) -> Column? { columns.first { $0.name.utf8.elementsEqual(name.utf8) } }
     public func column(id: UInt64) -> Column? { columns.first { $0.id == id } }
 
     /// Adds a non-key column at the end of the display order, in the next free slot.

@@ -105,10 +105,10 @@ public struct Table: Sendable, Hashable {
     public func editing(_ edits: [(key: [Value], cells: [Value?]?)]) throws -> Table {
         var encoded: [(key: [UInt8], value: [UInt8]?, refs: [Hash])] = []
         for e in edits {
-            let k = try encodeKey(e.key)
+            let (k, keyRefs) = try key(e.key).encodedWithRefs(store: store)
             if let cells = e.cells {
                 let (row, refs) = try encodeRow(cells)
-                encoded.append((k, row, refs))
+                encoded.append((k, row, keyRefs + refs))
             } else {
                 encoded.append((k, nil, []))
             }
@@ -191,35 +191,29 @@ public struct Table: Sendable, Hashable {
             let chunk = try outOfLineRow(raw, store: store)
             return try chunk.withUnsafeBytes { try forEachCell(UnsafeRawBufferPointer(rebasing: $0[1...]), store: store, body) }
         }
+        try forEachCellRange(raw) { slot, range in try body(slot, range.map { UnsafeRawBufferPointer(rebasing: raw[$0]) }) }
+    }
+
+    /// The one walk over an inline row (`14`, n, cells): `body` gets each slot and where its
+    /// cell's encoding is in `raw` (nil: missing). Refuses a row that runs past its bytes, has
+    /// bytes after it, or ends with a missing cell (not canonical: trailing ones are dropped).
+    static func forEachCellRange(_ raw: UnsafeRawBufferPointer, _ body: (_ slot: Int, _ cell: Range<Int>?) throws -> Void) throws {
         guard raw.first == Tag.row.rawValue else { throw DecodeError("not a table row", at: 0) }
         var r = ByteReader(raw, at: 1)
         let n = try r.count(minItemSize: 1)
         for slot in 0..<n {
+            guard r.pos < raw.count else { throw DecodeError("a row ends before its cells", at: r.pos) }
             if raw[r.pos] == Tag.missingCell.rawValue {
+                guard slot < n - 1 else { throw DecodeError("a row ends with a missing cell", at: r.pos) }
                 r.pos += 1
                 try body(slot, nil)
             } else {
                 let s = r.pos
                 try r.skipValue(depth: 2)
-                try body(slot, UnsafeRawBufferPointer(rebasing: raw[s..<r.pos]))
+                try body(slot, s..<r.pos)
             }
         }
         guard r.atEnd else { throw DecodeError("trailing bytes after a row", at: r.pos) }
-    }
-
-    /// Calls `body` with the cells of an encoded row by slot (nil: missing; `slots` of them at
-    /// least), as views valid only during the call; a row stored out of line is read first.
-    public static func withCells<T>(_ raw: UnsafeRawBufferPointer, slots: Int, store: NodeStore,
-                                    _ body: ([UnsafeRawBufferPointer?]) throws -> T) throws -> T {
-        if raw.first == Tag.rowRef.rawValue {
-            let chunk = try outOfLineRow(raw, store: store)
-            return try chunk.withUnsafeBytes { try withCells(UnsafeRawBufferPointer(rebasing: $0[1...]), slots: slots, store: store, body) }
-        }
-        var cells: [UnsafeRawBufferPointer?] = Array(repeating: nil, count: slots)
-        try forEachCell(raw, store: store) { slot, cell in
-            if slot < cells.count { cells[slot] = cell } else { cells.append(cell) }
-        }
-        return try body(cells)
     }
 
     /// Where each column's value of a row comes from, in display order, and the columns'
@@ -260,6 +254,10 @@ public struct Table: Sendable, Hashable {
         let chunk = try store.chunkBytes(h)
         guard chunk.first == Format.version, chunk.count > 1, chunk[1] == Tag.row.rawValue else {
             throw StoreError.corruptChunk(h, reason: "not a table row")
+        }
+        // Only a row too large to be inline is stored out of line: one row, one encoding.
+        guard chunk.count - 1 > Format.rowInlineLimit else {
+            throw StoreError.corruptChunk(h, reason: "a row of \(chunk.count - 1) bytes stored out of line")
         }
         return chunk
     }

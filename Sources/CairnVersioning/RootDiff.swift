@@ -169,6 +169,55 @@ public enum RootDiff {
         return true
     }
 
+    /// Rows added, removed and modified from `a` to `b` under a key prefix. A row counts as
+    /// modified only when a cell differs by column id (not when a schema change re-encoded it).
+    static func countRows(_ a: Table, _ b: Table, prefix: [Value]) throws -> ChangeCounts {
+        var c = ChangeCounts()
+        let wanted = try prefix.map { try $0.encoded(store: a.store) }
+        let none = ValuePath(segments: [])
+        try a.rows.diffEncoded(to: b.rows) { d in
+            if !wanted.isEmpty {
+                let parts = d.key.withUnsafeBytes { k in Table.keyElements(k, columns: (d.new == nil ? a : b).schema.key.count).map { Array($0) } }
+                guard parts.count >= wanted.count, zip(parts, wanted).allSatisfy({ $0 == $1 }) else { return true }
+            }
+            switch d.op {
+            case .add: c.added += 1
+            case .remove: c.removed += 1
+            case .modify:
+                var differs = false
+                _ = try cellChanges(a, b, key: d.key, old: d.old!, new: d.new!, path: none) { _ in differs = true; return false }
+                if differs { c.modified += 1 }
+            }
+            return true
+        }
+        return c
+    }
+
+    /// What `stat` counts for what a path names below a top-level name: the rows under a key
+    /// prefix or one row of a table, else 1 in the one that applies.
+    public static func stat(_ a: ValuePath.Target?, _ b: ValuePath.Target?) throws -> ChangeCounts {
+        func rows(_ t: ValuePath.Target?) -> (Table, [Value])? {
+            switch t {
+            case .rows(let table, let prefix)?: return (table, prefix)
+            case .row(let table, let key, _)?: return (table, key)
+            default: return nil
+            }
+        }
+        var c = ChangeCounts()
+        if let x = rows(a) ?? rows(b) {
+            let empty = try Table.empty(schema: x.0.schema, store: x.0.store)
+            return try countRows(rows(a)?.0 ?? empty, rows(b)?.0 ?? empty, prefix: x.1)
+        }
+        func value(_ t: ValuePath.Target?) -> Value? { if case .value(let v)? = t { v } else { nil } }
+        switch (value(a), value(b)) {
+        case (nil, nil): break
+        case (nil, _): c.added = 1
+        case (_, nil): c.removed = 1
+        case let (x?, y?): if x != y { c.modified = 1 }
+        }
+        return c
+    }
+
     /// A schema change in words, columns matched by id.
     public static func schemaSummary(_ a: Schema, _ b: Schema) -> String {
         var parts: [String] = []
@@ -218,14 +267,7 @@ public enum RootDiff {
             let tb: Table? = if case .table(let t)? = d.new { t } else { nil }
             if (ta != nil || d.old == nil) && (tb != nil || d.new == nil) {
                 if let ta, let tb {
-                    try ta.rows.diffEncoded(to: tb.rows) { r in
-                        switch r.op {
-                        case .add: c.added += 1
-                        case .remove: c.removed += 1
-                        case .modify: c.modified += 1
-                        }
-                        return true
-                    }
+                    c = try countRows(ta, tb, prefix: [])
                 } else if let tb {
                     c.added = Int(tb.count)
                 } else if let ta {

@@ -73,6 +73,20 @@ import CairnValues
         }
     }
 
+    /// A duplicate key right after its twin, a missing key field or a key that is no string
+    /// or number: an ImportError saying where, in NDJSON and in a JSON array.
+    @Test func objectRowErrorsSayWhere() throws {
+        #expect(throws: ImportError("line 2: duplicate key '1' (first at line 1)")) {
+            try TableImport.ndjson(path: try file("d.ndjson", "{\"id\":1}\n{\"id\":1}\n"), key: ["id"], store: store, tempDirectory: dir)
+        }
+        #expect(throws: ImportError("element 2: duplicate key '1' (first at element 1)")) {
+            try TableImport.jsonRows(path: try file("d.json", #"[{"id":1},{"id":1}]"#), key: ["id"], store: store, tempDirectory: dir)
+        }
+        #expect(throws: ImportError("line 1: the key field 'id' is not a string or a number")) {
+            try TableImport.ndjson(path: try file("b.ndjson", #"{"id":true}"#), key: ["id"], store: store, tempDirectory: dir)
+        }
+    }
+
     /// A JSON array of objects makes a table as NDJSON does; its JSON export re-imports to the
     /// same table.
     @Test func jsonArrayOfObjectsRoundTrips() throws {

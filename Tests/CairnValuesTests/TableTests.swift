@@ -162,6 +162,28 @@ import Testing
         #expect(decoded < 4000)
     }
 
+    /// Rows that are not canonical, or that claim more cells than they hold, are refused with
+    /// a DecodeError: never a read past their bytes.
+    @Test func malformedRowsAreRefused() throws {
+        let t = try Table.empty(schema: try weatherSchema(), store: store)
+        for bad: [UInt8] in [[0x14, 0x02, 0x05, 0x01, 0x61], [0x14, 0x02, 0x03, 0x02, 0x1f], [0x14, 0x01, 0x1f], [0x14, 0x03, 0x1f]] {
+            #expect(throws: DecodeError.self, "\(bad)") { _ = try t.decodeRow(bad) }
+            var w = ByteWriter()
+            w.byte(Format.version)
+            w.byte(Tag.mapLeaf.rawValue)
+            w.varint(1)
+            w.append(try Value.string("k").encoded(store: store))
+            w.append(bad)
+            #expect(throws: DecodeError.self, "\(bad)") { _ = try Node(hash: Hash(of: w.bytes), bytes: w.bytes) }
+        }
+        // A small row stored out of line is not canonical either.
+        let h = try store.write([Format.version, 0x14, 0x01, 0x03, 0x02], refs: [])
+        var ref = ByteWriter()
+        ref.byte(Tag.rowRef.rawValue)
+        ref.hash(h)
+        #expect(throws: StoreError.self) { _ = try t.decodeRow(ref.bytes) }
+    }
+
     /// The invariant checker finds a node cut where the chunker would not cut it.
     @Test func invariantCheckerFindsBadBoundariesAndCounts() throws {
         let map = try ProllyMap.build(sorted: (0..<5000).map(row), store: store)

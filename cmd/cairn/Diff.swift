@@ -57,7 +57,13 @@ struct DiffCommand: ParsableCommand {
                 throw RepositoryError.noSuchPath(path.description)
             }
             var totals = ChangeCounts()
-            for (name, c) in try RootDiff.stat(from, to) where path.segments.isEmpty || path.segments[0] == name {
+            var stats = try RootDiff.stat(from, to).filter { path.segments.isEmpty || path.segments[0] == $0.name }
+            if path.segments.count > 1 {
+                // Below a name: the rows under a key prefix, one row, or one value.
+                let c = try RootDiff.stat(path.target(in: .map(from)), path.target(in: .map(to)))
+                stats = c.isEmpty ? [] : [(path.description, c)]
+            }
+            for (name, c) in stats {
                 changed = true
                 totals.added += c.added; totals.removed += c.removed; totals.modified += c.modified
                 if json {
@@ -84,11 +90,10 @@ struct DiffCommand: ParsableCommand {
                         out.line(Color.wrap("~ \(c.path) (schema): \(c.summary ?? "changed")", "33", enabled: color))
                         return true
                     }
-                    let what = ""
                     switch c.op {
-                    case .add: out.line(Color.wrap("+ \(c.path)\(what): \(try JSON.string(c.new!))", "32", enabled: color))
-                    case .remove: out.line(Color.wrap("- \(c.path)\(what): \(try JSON.string(c.old!))", "31", enabled: color))
-                    case .modify: out.line(Color.wrap("~ \(c.path)\(what): \(try JSON.string(c.old!)) -> \(try JSON.string(c.new!))", "33", enabled: color))
+                    case .add: out.line(Color.wrap("+ \(c.path): \(try JSON.string(c.new!))", "32", enabled: color))
+                    case .remove: out.line(Color.wrap("- \(c.path): \(try JSON.string(c.old!))", "31", enabled: color))
+                    case .modify: out.line(Color.wrap("~ \(c.path): \(try JSON.string(c.old!)) -> \(try JSON.string(c.new!))", "33", enabled: color))
                     }
                 }
                 return true

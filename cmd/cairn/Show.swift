@@ -38,9 +38,10 @@ struct Show: ParsableCommand {
             switch target {
             case .value(let v): try w.write(v)
             case .rows(let t, let prefix): try w.writeTable(t, under: prefix)
-            case .row(let t, let key, let cells):
+            case .row(let t, let key, _):
                 // As a row of the table's JSON: its columns in display order.
-                let k = try t.encodeKey(key), r = try t.encodeRow(cells).bytes
+                let k = try t.encodeKey(key)
+                guard let r = try t.rows.getEncoded(k) else { throw RepositoryError.noSuchPath(path.description) }
                 try k.withUnsafeBytes { k in try r.withUnsafeBytes { try w.writeRow(t, key: k, row: $0) } }
             }
             w.out.append(0x0A)

@@ -8,8 +8,7 @@ struct CSVLines {
     private let table: Table
     private let missing: [UInt8]
     /// For each column in display order: its slot, or its place in the key.
-    private let sources: [Source]
-    private enum Source { case slot(Int), key(Int) }
+    private let sources: [Table.RowLayout.Source]
     private var cells: [Range<Int>?]
     private var slotCells: [Range<Int>?]
     private var cellBytes: [UInt8] = []
@@ -20,10 +19,7 @@ struct CSVLines {
         var m: [UInt8] = []
         appendCSVField(missing.utf8, to: &m)
         self.missing = m
-        sources = table.schema.columns.map { c in
-            if let s = c.slot { return .slot(s) }
-            return .key(table.schema.key.firstIndex(of: c.id)!)
-        }
+        sources = Table.RowLayout(table).sources
         cells = Array(repeating: nil, count: sources.count)
         slotCells = Array(repeating: nil, count: table.schema.slotCount)
     }

@@ -36,7 +36,8 @@ package final class UnsortedMapBuilder {
     /// nothing behind. Each is read back from its start in the merge.
     private var runs: [(file: UnsafeMutablePointer<FILE>, name: String)] = []
     private var seq = 0
-    private var refs: [Hash] = []
+    /// Whether any entry referenced a chunk (a value stored by Ref, a row out of line).
+    private var hadRefs = false
 
     /// What to do with two entries of one key.
     package enum Duplicates: Sendable {
@@ -100,6 +101,7 @@ package final class UnsortedMapBuilder {
             let order = directLastSeq < 0 ? -1 : KeyOrder.compare(directLastKey.bytes(0, directLastKey.count), key)
             if order < 0 {
                 try direct!.appendOrdered(key: key, value: value, refs: entryRefs)
+                if !entryRefs.isEmpty { hadRefs = true }
                 directLastKey.removeAll()
                 directLastKey.append(key)
                 directLastSeq = seq
@@ -119,7 +121,7 @@ package final class UnsortedMapBuilder {
         valueArena.append(value)
         seq += 1
         bytes += key.count + value.count + MemoryLayout<Slot>.stride
-        if !entryRefs.isEmpty { refs.append(contentsOf: entryRefs) }
+        if !entryRefs.isEmpty { hadRefs = true }
         if bytes >= runBytes { try spill() }
     }
 
@@ -188,8 +190,20 @@ package final class UnsortedMapBuilder {
         return try builder.finish()
     }
 
-    /// Hands every entry to `sink` in key order, once per key (duplicates as configured).
-    /// The first entry carries the references of all the values.
+    /// The chunks an entry's key and value reference, read from their encodings.
+    static func references(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> [Hash] {
+        var refs: [Hash] = []
+        try withUnsafeMutablePointer(to: &refs) { (p) throws(DecodeError) in
+            var rk = ByteReader(key)
+            try rk.skipValue(refs: p)
+            var rv = ByteReader(value)
+            try rv.skipValue(refs: p)
+        }
+        return refs
+    }
+
+    /// Hands every entry to `sink` in key order, once per key (duplicates as configured), each
+    /// with the chunks it references.
     package func finish(into sink: ([UInt8], [UInt8], [Hash]) throws -> Void) throws {
         try merge { k, v, refs in try sink(Array(k), Array(v), refs) }
     }
@@ -214,11 +228,13 @@ package final class UnsortedMapBuilder {
         let compare = rawCompare
         let pendingKey = ByteArena(), pendingValue = ByteArena()
         var pendingSeq = -1
-        var first = true
+        // Each entry declares the chunks it references, read back from its own encoding: the
+        // runs keep no references, and most imports have none (then nothing is scanned).
+        let scan = hadRefs
         func emitPending() throws {
             guard pendingSeq >= 0 else { return }
-            try sink(pendingKey.bytes(0, pendingKey.count), pendingValue.bytes(0, pendingValue.count), first ? refs : [])
-            first = false
+            let k = pendingKey.bytes(0, pendingKey.count), v = pendingValue.bytes(0, pendingValue.count)
+            try sink(k, v, scan ? try Self.references(k, v) : [])
         }
         while !live.isEmpty {
             // The smallest head (k is small: a linear scan beats a heap).

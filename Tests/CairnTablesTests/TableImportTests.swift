@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import CairnStore
-import CairnValues
+@testable import CairnValues
 @testable import CairnTables
 
 /// Imports into tables through the library, as an app calls them, and exports back.
@@ -96,5 +96,65 @@ import CairnValues
         let again = try TableImport.jsonRows(path: file("again.json", try export(t, .json)), key: ["Name"], store: store,
                                              tempDirectory: dir).table
         #expect(Value.table(again) == Value.table(t))
+    }
+}
+
+/// A chunk store that remembers the references each chunk was put with.
+final class RecordingChunkStore: ChunkStore, @unchecked Sendable {
+    let inner = MemoryChunkStore()
+    private let lock = NSLock()
+    private(set) var declared: [Hash: Set<Hash>] = [:]
+    func get(_ hash: Hash) throws -> Chunk? { try inner.get(hash) }
+    func getMany(_ hashes: [Hash]) throws -> [Hash: Chunk] { try inner.getMany(hashes) }
+    func has(_ hash: Hash) throws -> Bool { try inner.has(hash) }
+    func hasMany(_ hashes: [Hash]) throws -> Set<Hash> { try inner.hasMany(hashes) }
+    func put(_ batch: [ChunkWrite]) throws {
+        try inner.put(batch)
+        lock.lock()
+        for w in batch { declared[w.chunk.hash, default: []].formUnion(w.refs) }
+        lock.unlock()
+    }
+    func ref(_ name: String) throws -> Hash? { try inner.ref(name) }
+    func compareAndSwapRef(_ name: String, expected: Hash?, new: Hash?) throws -> Bool {
+        try inner.compareAndSwapRef(name, expected: expected, new: new)
+    }
+    func refs(prefix: String) throws -> [(name: String, hash: Hash)] { try inner.refs(prefix: prefix) }
+    func stats() throws -> StoreStats { try inner.stats() }
+    func forEachHash(_ body: (Hash) throws -> Void) throws { try inner.forEachHash(body) }
+    func hashes(in range: ClosedRange<Hash>, limit: Int) throws -> [Hash] { try inner.hashes(in: range, limit: limit) }
+}
+
+@Suite struct ImportReferenceTests {
+    /// Every chunk an import writes declares the chunks its bytes reference (the completeness
+    /// invariant, and what gc will follow): long key strings, long cells and wide rows stored
+    /// out of line, in sorted and shuffled files, spilled or not.
+    @Test(arguments: [false, true])
+    func everyChunkDeclaresWhatItReferences(shuffled: Bool) throws {
+        let chunks = RecordingChunkStore()
+        let store = NodeStore(chunks)
+        let dir = NSTemporaryDirectory() + "cairn-refs-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var lines: [String] = []
+        for i in 0..<3000 {
+            let key = i % 500 == 7 ? "k\(i)-" + String(repeating: "x", count: 5000) : String(format: "k%05d", i)
+            let cell = i % 300 == 3 ? String(repeating: "y\(i)", count: 1500) : "v\(i)"
+            let wide = i % 400 == 11 ? (0..<6).map { _ in String(repeating: "w", count: 1000) }.joined(separator: ",") : ",,,,,"
+            lines.append("\(key),\(cell),\(wide)")
+        }
+        if shuffled { lines.reverse() }
+        let path = dir + "/r.csv"
+        try ("id,a,c1,c2,c3,c4,c5,c6\n" + lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let t = try TableImport.csv(path: path, options: .init(), store: store, tempDirectory: dir).table
+        try store.flush()
+        #expect(t.count == 3000)
+        var checked = 0
+        try chunks.forEachHash { h in
+            guard let c = try chunks.get(h), let node = try? Node(hash: h, bytes: c.data) else { return }
+            let missing = Set(node.refs).subtracting(chunks.declared[h] ?? [])
+            #expect(missing.isEmpty, "chunk \(h) does not declare \(missing.count) of its references")
+            checked += 1
+        }
+        #expect(checked > 10)
+        #expect(try t.invariantProblems() == [])
     }
 }

@@ -53,7 +53,6 @@ public enum TableImport {
         let nullBytes = options.null.map { Array($0.utf8) }
         var record = CSVRecord()
         // Reused for every row: encoding a row allocates nothing.
-        var keyBytes: [UInt8] = [], rowBytes: [UInt8] = [], rowRefs: [Hash] = []
         var cells: [RowEncoder.Cell?] = Array(repeating: nil, count: columns.count)
         let rows: ProllyMap
         defer { pipe.abandon() }
@@ -79,14 +78,13 @@ public enum TableImport {
                     for (n, i) in encoder.keyFields.enumerated() where cells[i] == nil {
                         throw ImportError("line \(line): the key column '\(key[n])' is empty")
                     }
-                    keyBytes.removeAll(keepingCapacity: true)
-                    try encoder.encodeKey(cells, record: raw, store: store, refs: &rowRefs, appendingTo: &keyBytes)
-                    rowBytes.removeAll(keepingCapacity: true)
-                    try encoder.encodeRow(cells, record: raw, store: store, refs: &rowRefs, appendingTo: &rowBytes)
+                    // Straight into the batch: no copy per row.
+                    try encoder.encodeKey(cells, record: raw, store: store, refs: &batch.refs, appendingTo: &batch.bytes)
+                    let keyEnd = batch.bytes.count
+                    try encoder.encodeRow(cells, record: raw, store: store, refs: &batch.refs, appendingTo: &batch.bytes)
+                    batch.ends.append((keyEnd, batch.bytes.count, batch.refs.count))
                 }
-                lines.append(line: line)  // before append: a duplicate is reported by it
-                batch.append(key: keyBytes, value: rowBytes, refs: rowRefs)
-                rowRefs.removeAll(keepingCapacity: true)
+                lines.append(line: line)  // a duplicate is reported by it
                 if batch.bytes.count >= EntryPipe.batchBytes {
                     try pipe.send(batch)
                     batch = EntryPipe.Batch()
@@ -123,18 +121,16 @@ func firstDuplicate(_ xs: [String]) -> String? {
 final class EntryPipe: @unchecked Sendable {
     static let batchBytes = 1 << 20
 
+    /// Entries encoded back to back. Per entry: where its key ends and its value ends in
+    /// `bytes`, and where its refs end in `refs` (each starts where the one before ended).
     struct Batch {
-        var bytes: [UInt8] = []
-        /// Per entry: where its key ends and its value ends in `bytes`, and its refs' range.
+        var bytes: [UInt8]
         var ends: [(key: Int, value: Int, refs: Int)] = []
         var refs: [Hash] = []
 
-        mutating func append(key: [UInt8], value: [UInt8], refs entryRefs: [Hash]) {
-            bytes += key
-            let k = bytes.count
-            bytes += value
-            refs += entryRefs
-            ends.append((k, bytes.count, refs.count))
+        init() {
+            bytes = []
+            bytes.reserveCapacity(EntryPipe.batchBytes + (1 << 16))
         }
     }
 

@@ -194,21 +194,17 @@ import Testing
         #expect(try blob.invariantProblems() == [])
         // A leaf of two entries where the first closes no node, written as a tree of one
         // internal node over two leaves: the leaves end with no boundary.
-        var w = ByteWriter()
-        w.byte(Format.version)
-        w.byte(Tag.mapLeaf.rawValue)
-        w.varint(1)
         var refs: [Hash] = []
-        try w.value(row(1).0, refs: &refs, store: store)
-        try w.value(row(1).1, refs: &refs, store: store)
-        let leafA = try store.write(w.bytes, refs: [])
-        var w2 = ByteWriter()
-        w2.byte(Format.version)
-        w2.byte(Tag.mapLeaf.rawValue)
-        w2.varint(1)
-        try w2.value(row(2).0, refs: &refs, store: store)
-        try w2.value(row(2).1, refs: &refs, store: store)
-        let leafB = try store.write(w2.bytes, refs: [])
+        func leaf(_ i: Int) throws -> Hash {
+            var w = ByteWriter()
+            w.byte(Format.version)
+            w.byte(Tag.mapLeaf.rawValue)
+            w.varint(1)
+            try w.value(row(i).0, refs: &refs, store: store)
+            try w.value(row(i).1, refs: &refs, store: store)
+            return try store.write(w.bytes, refs: [])
+        }
+        let leafA = try leaf(1), leafB = try leaf(2)
         var n = ByteWriter()
         n.byte(Format.version)
         n.byte(Tag.mapNode.rawValue)

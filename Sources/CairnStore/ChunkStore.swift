@@ -26,6 +26,10 @@ public protocol ChunkStore: AnyObject, Sendable {
     /// Returns false, changing nothing, when the ref does not currently equal `expected`.
     /// Throws ``StoreError/refTargetMissing(ref:target:)`` if `new` is not present.
     func compareAndSwapRef(_ name: String, expected: Hash?, new: Hash?) throws -> Bool
+    /// Moves several refs at once, each from its `expected` to its `new`: all of them, or none
+    /// (false) when any one does not currently equal its `expected`. A merge commit moves its
+    /// branch and the branch's working set together this way.
+    func compareAndSwapRefs(_ moves: [RefMove]) throws -> Bool
     /// Every ref whose name starts with `prefix`, sorted by name.
     func refs(prefix: String) throws -> [(name: String, hash: Hash)]
 
@@ -34,6 +38,18 @@ public protocol ChunkStore: AnyObject, Sendable {
     func forEachHash(_ body: (Hash) throws -> Void) throws
     /// Up to `limit` stored hashes in `range`, in order. Revisions use it to expand a prefix.
     func hashes(in range: ClosedRange<Hash>, limit: Int) throws -> [Hash]
+}
+
+/// One ref move of ``ChunkStore/compareAndSwapRefs(_:)``.
+public struct RefMove: Sendable, Equatable {
+    public let name: String
+    public let expected: Hash?
+    public let new: Hash?
+    public init(_ name: String, expected: Hash?, new: Hash?) {
+        self.name = name
+        self.expected = expected
+        self.new = new
+    }
 }
 
 extension Hash {

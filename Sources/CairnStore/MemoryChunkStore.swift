@@ -33,11 +33,17 @@ public final class MemoryChunkStore: ChunkStore, LocalSettings, @unchecked Senda
     public func ref(_ name: String) throws -> Hash? { lock.withLock { refTable[name] } }
 
     public func compareAndSwapRef(_ name: String, expected: Hash?, new: Hash?) throws -> Bool {
-        try ChunkStoreRules.validateRefName(name)
+        try compareAndSwapRefs([RefMove(name, expected: expected, new: new)])
+    }
+
+    public func compareAndSwapRefs(_ moves: [RefMove]) throws -> Bool {
+        for m in moves { try ChunkStoreRules.validateRefName(m.name) }
         return try lock.withLock {
-            guard refTable[name] == expected else { return false }
-            if let new, chunks[new] == nil { throw StoreError.refTargetMissing(ref: name, target: new) }
-            refTable[name] = new
+            for m in moves {
+                guard refTable[m.name] == m.expected else { return false }
+                if let new = m.new, chunks[new] == nil { throw StoreError.refTargetMissing(ref: m.name, target: new) }
+            }
+            for m in moves { refTable[m.name] = m.new }
             return true
         }
     }

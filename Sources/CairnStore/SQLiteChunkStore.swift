@@ -381,24 +381,32 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
     }
 
     public func compareAndSwapRef(_ name: String, expected: Hash?, new: Hash?) throws -> Bool {
-        try ChunkStoreRules.validateRefName(name)
+        try compareAndSwapRefs([RefMove(name, expected: expected, new: new)])
+    }
+
+    public func compareAndSwapRefs(_ moves: [RefMove]) throws -> Bool {
+        for m in moves { try ChunkStoreRules.validateRefName(m.name) }
         return try withConnection { conn in
             try conn.transaction(immediate: true) {
                 let read = try conn.statement("SELECT hash FROM refs WHERE name = ?")
-                try read.bind(1, name)
-                let current = try read.step() ? read.hash(0) : nil
-                read.reset()
-                guard current == expected else { return false }
-                if let new {
-                    guard try Self.has(new, conn) else { throw StoreError.refTargetMissing(ref: name, target: new) }
-                    let write = try conn.statement("INSERT OR REPLACE INTO refs(name, hash) VALUES (?, ?)")
-                    try write.bind(1, name)
-                    try write.bind(2, new)
-                    try write.step()
-                } else {
-                    let delete = try conn.statement("DELETE FROM refs WHERE name = ?")
-                    try delete.bind(1, name)
-                    try delete.step()
+                for m in moves {
+                    try read.bind(1, m.name)
+                    let current = try read.step() ? read.hash(0) : nil
+                    read.reset()
+                    guard current == m.expected else { return false }
+                    if let new = m.new, try !Self.has(new, conn) { throw StoreError.refTargetMissing(ref: m.name, target: new) }
+                }
+                for m in moves {
+                    if let new = m.new {
+                        let write = try conn.statement("INSERT OR REPLACE INTO refs(name, hash) VALUES (?, ?)")
+                        try write.bind(1, m.name)
+                        try write.bind(2, new)
+                        try write.step()
+                    } else {
+                        let delete = try conn.statement("DELETE FROM refs WHERE name = ?")
+                        try delete.bind(1, m.name)
+                        try delete.step()
+                    }
                 }
                 return true
             }

@@ -56,3 +56,17 @@ package enum EncodedView {
         }
     }
 }
+
+extension EncodedView {
+    /// The chunks an encoded value references (its trees by Ref, out-of-line rows, Refs), as
+    /// the completeness invariant needs them when the encoding is copied into a new node.
+    package static func refs(_ encoding: [UInt8]) throws -> [Hash] {
+        var refs: [Hash] = []
+        try encoding.withUnsafeBytes { raw in
+            var r = ByteReader(raw)
+            try withUnsafeMutablePointer(to: &refs) { (p) throws(DecodeError) in try r.skipValue(depth: 0, refs: p) }
+            guard r.atEnd else { throw DecodeError("trailing bytes after the value", at: r.pos) }
+        }
+        return refs
+    }
+}

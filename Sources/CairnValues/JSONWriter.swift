@@ -66,6 +66,9 @@ public struct JSONWriter {
             if tagged { try writeObject([("$set", body)]) } else { try body(&self) }
         case .map(let m): try writeMap(m)
         case .table(let t): try writeTable(t)
+        case .struct(let s) where !tagged && s.name == "cairn.lww" && s["value"] != nil && s.fields.count == 3:
+            // A last-writer-wins register (CairnVersioning's LWW) shows as its plain value.
+            try write(s["value"]!)
         case .struct(let s):
             let fields = try ProllyMap.build(s.fields.map { (Value.string($0.name), $0.value) }, store: NodeStore(MemoryChunkStore()))
             if tagged {

@@ -14,7 +14,7 @@ import Darwin
 /// - string: by UTF-8 bytes. A string stored out of line (over 4 KiB) sorts after every inline
 ///   string, and out-of-line strings sort by their hash.
 /// - blob, list, map, set, struct: by the hash of the value; ref: by target hash, then kind.
-enum KeyOrder {
+package enum KeyOrder {
     @inline(__always)
     static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
         let ta = a[0], tb = b[0]
@@ -106,7 +106,7 @@ enum KeyOrder {
         }
     }
 
-    static func compare(_ a: [UInt8], _ b: [UInt8]) -> Int {
+    package static func compare(_ a: [UInt8], _ b: [UInt8]) -> Int {
         a.withUnsafeBytes { x in b.withUnsafeBytes { y in compare(x, y) } }
     }
 }
@@ -126,4 +126,11 @@ func commonPrefixLength(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) 
 @inline(__always) func memcmpBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Int {
     let c = memcmp(a, b, n)
     return c < 0 ? -1 : (c > 0 ? 1 : 0)
+}
+
+extension Value {
+    /// Compares two values in the total order (see ``KeyOrder``): -1, 0 or 1.
+    public static func compare(_ a: Value, _ b: Value, store: NodeStore) throws -> Int {
+        KeyOrder.compare(try a.encoded(store: store), try b.encoded(store: store))
+    }
 }

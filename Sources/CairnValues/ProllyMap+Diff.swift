@@ -13,32 +13,51 @@ public struct EncodedDiff: Sendable {
     public let new: [UInt8]?
 }
 
-extension OrderedTree {
-    /// Streams the differences from `a` to `b` in key order. Walks both trees at once and skips
-    /// every pair of subtrees with equal hashes, so d changes cost about d × depth node reads,
-    /// not the size of the trees. `body` returns false to stop.
-    static func diff(_ a: TreeRoot, _ b: TreeRoot, store: NodeStore, valued: Bool,
-                     _ body: (EncodedDiff) throws -> Bool) throws {
-        if a.hash == b.hash { return }
-        var x = TreeCursor(store: store, root: try store.rootNode(a))
-        var y = TreeCursor(store: store, root: try store.rootNode(b))
-        x.normalize()
-        y.normalize()
+/// The differences from one keyed tree to another, pulled one at a time in key order. Walks
+/// both trees at once and skips every pair of subtrees with equal hashes, so d changes cost
+/// about d × depth node reads, not the size of the trees. Two of these side by side are how a
+/// three-way merge streams base→ours and base→theirs.
+public struct TreeDiffIterator {
+    private var x: TreeCursor!
+    private var y: TreeCursor!
+    private let a: TreeRoot, b: TreeRoot
+    private let store: NodeStore
+    private let valued: Bool
+    private var started = false
+    private var done: Bool
+
+    init(_ a: TreeRoot, _ b: TreeRoot, store: NodeStore, valued: Bool) {
+        self.a = a
+        self.b = b
+        self.store = store
+        done = a.hash == b.hash
+        self.valued = valued
+    }
+
+    /// The next difference, or nil when there are no more.
+    public mutating func next() throws -> EncodedDiff? {
+        if done { return nil }
+        if !started {
+            // The roots are read on the first call, so equal trees cost nothing.
+            x = TreeCursor(store: store, root: try store.rootNode(a))
+            y = TreeCursor(store: store, root: try store.rootNode(b))
+            x.normalize()
+            y.normalize()
+            started = true
+        }
         func value(_ c: TreeCursor) -> [UInt8]? { valued ? c.node.valueBytes(c.index) : nil }
         while !x.atEnd || !y.atEnd {
             if x.atEnd {
                 try y.descendToLeaf()
-                if try !body(EncodedDiff(op: .add, key: y.node.keyBytes(y.index), old: nil, new: value(y))) { return }
-                y.advance()
-                continue
+                defer { y.advance() }
+                return EncodedDiff(op: .add, key: y.node.keyBytes(y.index), old: nil, new: value(y))
             }
             if y.atEnd {
                 try x.descendToLeaf()
-                if try !body(EncodedDiff(op: .remove, key: x.node.keyBytes(x.index), old: value(x), new: nil)) { return }
-                x.advance()
-                continue
+                defer { x.advance() }
+                return EncodedDiff(op: .remove, key: x.node.keyBytes(x.index), old: value(x), new: nil)
             }
-            guard try alignAtLeaves(&x, &y) else { continue }
+            guard try alignAtLeaves(&x!, &y!) else { continue }
             // Entries whose bytes are the same on both sides are no difference: skip the whole
             // run of them with one comparison of bytes instead of entry by entry.
             let same = Node.equalEntryRun(x.node, x.index, y.node, y.index)
@@ -49,20 +68,32 @@ extension OrderedTree {
             }
             let order = x.node.withKey(x.index) { k in y.node.withKey(y.index) { KeyOrder.compare(k, $0) } }
             if order == 0 {
+                defer { x.advance(); y.advance() }
                 if valued && !x.node.valueEquals(x.index, y.node, y.index) {
-                    let d = EncodedDiff(op: .modify, key: x.node.keyBytes(x.index), old: x.node.valueBytes(x.index),
-                                        new: y.node.valueBytes(y.index))
-                    if try !body(d) { return }
+                    return EncodedDiff(op: .modify, key: x.node.keyBytes(x.index), old: x.node.valueBytes(x.index),
+                                       new: y.node.valueBytes(y.index))
                 }
-                x.advance()
-                y.advance()
             } else if order < 0 {
-                if try !body(EncodedDiff(op: .remove, key: x.node.keyBytes(x.index), old: value(x), new: nil)) { return }
-                x.advance()
+                defer { x.advance() }
+                return EncodedDiff(op: .remove, key: x.node.keyBytes(x.index), old: value(x), new: nil)
             } else {
-                if try !body(EncodedDiff(op: .add, key: y.node.keyBytes(y.index), old: nil, new: value(y))) { return }
-                y.advance()
+                defer { y.advance() }
+                return EncodedDiff(op: .add, key: y.node.keyBytes(y.index), old: nil, new: value(y))
             }
+        }
+        done = true
+        return nil
+    }
+}
+
+extension OrderedTree {
+    /// Streams the differences from `a` to `b` in key order (see ``TreeDiffIterator``).
+    /// `body` returns false to stop.
+    static func diff(_ a: TreeRoot, _ b: TreeRoot, store: NodeStore, valued: Bool,
+                     _ body: (EncodedDiff) throws -> Bool) throws {
+        var it = TreeDiffIterator(a, b, store: store, valued: valued)
+        while let d = try it.next() {
+            if try !body(d) { return }
         }
     }
 }
@@ -76,6 +107,11 @@ public struct MapDiff: Sendable {
 }
 
 extension ProllyMap {
+    /// The differences from this map to `other`, pulled one at a time, as encodings.
+    public func diffIterator(to other: ProllyMap) -> TreeDiffIterator {
+        TreeDiffIterator(root, other.root, store: store, valued: true)
+    }
+
     /// Streams the differences from this map to `other`, in key order, as encodings.
     public func diffEncoded(to other: ProllyMap, _ body: (EncodedDiff) throws -> Bool) throws {
         try OrderedTree.diff(root, other.root, store: store, valued: true, body)

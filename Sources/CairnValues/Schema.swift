@@ -179,7 +179,9 @@ public struct Schema: Sendable, Hashable {
         return Schema(columns: columns, key: key, format: format, null: null, infer: flags & 1 != 0)
     }
 
-    private init(columns: [Column], key: [UInt64], format: String, null: String?, infer: Bool) {
+    /// A schema from its parts as they are (a merge builds one): columns in display order with
+    /// their ids and slots, and the key columns' ids.
+    package init(columns: [Column], key: [UInt64], format: String, null: String?, infer: Bool) {
         self.columns = columns
         self.key = key
         self.format = format

@@ -1,6 +1,11 @@
 import CairnStore
 import CairnValues
 import CairnTables
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 extension Repository {
     /// Sets (or, with nil, removes) the value at `path` in the working set. The last segment
@@ -8,19 +13,53 @@ extension Repository {
     /// per key column names a row (set from a JSON object, new fields adding columns), one more
     /// segment a cell (a new column is added to the schema); a key prefix selects rows for
     /// removal. A row's key columns cannot be changed.
+    ///
+    /// Under a path whose merge rule is `lww`, the value is stored with its stamp (``LWW``).
     public func edit(at path: ValuePath, value: Value?) throws {
         guard !path.segments.isEmpty else { throw RepositoryError.badPath(path.description, reason: "it names the whole root") }
         if path.segments[0].hasPrefix(".") { throw RepositoryError.reservedName(path.segments[0]) }
+        let before = try workingRoot()
+        var value = value
+        if let v = value, try MergeRules(try before.get(.string(MergeRules.rootName))).rule(for: path.segments) == .lww {
+            value = LWW.stamped(v, try writeStamp())
+        }
+        try setWorkingRoot(try editedRoot(before, at: path, value: value, allowMissing: false), expected: before)
+    }
+
+    /// `root` with the value at `path` set (or removed, with nil). Reserved names are allowed
+    /// here (`resolve` settles conflicts in `.rules`); `allowMissing` makes the removal of an
+    /// absent value a no-op.
+    func editedRoot(_ root: ProllyMap, at path: ValuePath, value: Value?, allowMissing: Bool) throws -> ProllyMap {
+        guard !path.segments.isEmpty else { throw RepositoryError.badPath(path.description, reason: "it names the whole root") }
         if let value {
             // Nothing is written that the store would not read back: the value, under as many
             // levels as its path has, must stay within the nesting limit.
             guard try value.fitsNesting(under: path.segments.count, store: store) else { throw ValueError.tooDeep }
         }
-        let before = try workingRoot()
-        guard case .map(let newRoot) = try edited(.map(before), path: path, depth: 0, value: value) else {
-            throw RepositoryError.noSuchPath(path.description)
+        do {
+            guard case .map(let newRoot) = try edited(.map(root), path: path, depth: 0, value: value) else {
+                throw RepositoryError.noSuchPath(path.description)
+            }
+            return newRoot
+        } catch RepositoryError.noSuchPath(let p) {
+            if allowMissing && value == nil { return root }
+            throw RepositoryError.noSuchPath(p)
         }
-        try setWorkingRoot(newRoot, expected: before)
+    }
+
+    /// The stamp of a write under an `lww` rule: the time in nanoseconds, and this store's
+    /// replica id (a local setting, made on first use).
+    func writeStamp() throws -> LWW.Stamp {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let replica: String
+        if let r = try chunks.setting("core.replica") { replica = r } else {
+            var g = SystemRandomNumberGenerator()
+            let hex = String(g.next() as UInt64, radix: 16)
+            replica = String(repeating: "0", count: 16 - hex.count) + hex
+            try chunks.setSetting("core.replica", replica)
+        }
+        return LWW.Stamp(time: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec), replica: replica)
     }
 
     private func edited(_ container: Value, path: ValuePath, depth: Int, value: Value?) throws -> Value {

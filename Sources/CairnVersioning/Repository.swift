@@ -98,31 +98,52 @@ public final class Repository: @unchecked Sendable {
 
     // MARK: Commit
 
-    /// Records the working set as a commit on the current branch.
+    /// Records the working set as a commit on the current branch. With a merge in progress
+    /// and no conflicts left, the commit has two parents (ours, then theirs), may leave the
+    /// root unchanged, and takes the merge's message when `message` is nil; with conflicts
+    /// left it is refused.
     @discardableResult
-    public func commitWorkingSet(message: String, author: String, date: Int64 = Int64(time(nil)),
+    public func commitWorkingSet(message: String?, author: String, date: Int64 = Int64(time(nil)),
                                  allowEmpty: Bool = false) throws -> Commit {
-        guard message.contains(where: { !$0.isWhitespace }) else { throw RepositoryError.emptyMessage }
         let branch = try currentBranch()
+        let wsRef = try chunks.ref(.working(branch))
+        let ws = try workingSet(branch: branch)
+        if let m = ws.merge, !m.conflicts.isEmpty { throw RepositoryError.unresolvedConflicts(Int(m.conflicts.count)) }
+        let text = message ?? ws.merge?.message ?? ""
+        guard text.contains(where: { !$0.isWhitespace }) else { throw RepositoryError.emptyMessage }
         let parent = try chunks.ref(.branch(branch))
-        let working = try workingRoot(branch: branch)
+        let working = ws.root
         let parentCommit = try parent.map { try commit($0) }
-        if !allowEmpty {
+        if !allowEmpty && ws.merge == nil {
             // Nothing changed since the parent, or, on an unborn branch, nothing at all.
             if let p = parentCommit, p.root == working.hash { throw RepositoryError.nothingToCommit }
             if parent == nil && working.isEmpty { throw RepositoryError.nothingToCommit }
         }
-        let rootHash = try working.persistRoot()
-        let value = try Commit.value(root: rootHash, parents: parent.map { [$0] } ?? [],
-                                     generation: (parentCommit?.generation ?? 0) + 1, author: author, date: date,
+        var parents = parent.map { [$0] } ?? []
+        if let m = ws.merge { parents.append(m.theirs) }
+        let hash = try writeCommit(root: working, parents: parents, author: author, date: date, message: text)
+        if ws.merge != nil {
+            // The branch moves and the merge ends in one step.
+            try moveBranchAndWorkingSet(branch, from: parent, to: hash, workingSet: WorkingSet(root: working), expected: wsRef)
+        } else {
+            guard try chunks.compareAndSwapRef(.branch(branch), expected: parent, new: hash) else {
+                throw RepositoryError.concurrentUpdate("branch \(branch)")
+            }
+        }
+        return try commit(hash)
+    }
+
+    /// Writes a commit of `root` (its root node first) and returns its hash. Moves no ref.
+    func writeCommit(root: ProllyMap, parents: [Hash], author: String, date: Int64, message: String) throws -> Hash {
+        let rootHash = try root.persistRoot()
+        var generation: UInt64 = 0
+        for p in parents { generation = max(generation, try commit(p).generation) }
+        let value = try Commit.value(root: rootHash, parents: parents, generation: generation + 1, author: author, date: date,
                                      message: message, store: store)
         let (encoded, refs) = try value.encodedWithRefs(store: store)
         let hash = try store.write([Format.version] + encoded, refs: refs)
         try store.flush()
-        guard try chunks.compareAndSwapRef(.branch(branch), expected: parent, new: hash) else {
-            throw RepositoryError.concurrentUpdate("branch \(branch)")
-        }
-        return try commit(hash)
+        return hash
     }
 
     // MARK: Branches and tags
@@ -142,13 +163,28 @@ public final class Repository: @unchecked Sendable {
         }
     }
 
-    public func deleteBranch(_ name: String) throws {
+    /// Deletes branch `name` and its working set; returns the commit it pointed at, so it can
+    /// be brought back. Unless `force`, a branch not merged into the current branch, or whose
+    /// working set holds uncommitted changes or a merge, is refused, as git's `branch -d`.
+    @discardableResult
+    public func deleteBranch(_ name: String, force: Bool = false) throws -> Hash {
         guard let h = try chunks.ref(.branch(name)) else { throw RepositoryError.noSuchBranch(name) }
-        if try name == currentBranch() { throw RepositoryError.cannotDeleteCurrentBranch(name) }
-        guard try chunks.compareAndSwapRef(.branch(name), expected: h, new: nil) else {
-            throw RepositoryError.concurrentUpdate("branch \(name)")
+        let current = try currentBranch()
+        if name == current { throw RepositoryError.cannotDeleteCurrentBranch(name) }
+        let w = try chunks.ref(.working(name))
+        if !force {
+            let headCommit = try chunks.ref(.branch(current))
+            guard let headCommit, try isAncestor(h, of: headCommit) else { throw RepositoryError.branchNotMerged(name, into: current) }
+            if let w {
+                let ws = try WorkingSet.read(w, store: store)
+                let committed = try commit(h).root
+                if ws.merge != nil || ws.root.hash != committed { throw RepositoryError.uncommittedChanges(branch: name) }
+            }
         }
-        if let w = try chunks.ref(.working(name)) { _ = try chunks.compareAndSwapRef(.working(name), expected: w, new: nil) }
+        var moves = [RefMove(RefName.branch(name).description, expected: h, new: nil)]
+        if let w { moves.append(RefMove(RefName.working(name).description, expected: w, new: nil)) }
+        guard try chunks.compareAndSwapRefs(moves) else { throw RepositoryError.concurrentUpdate("branch \(name)") }
+        return h
     }
 
     /// Switches to `name`. Each branch keeps its own working set, so nothing is lost.

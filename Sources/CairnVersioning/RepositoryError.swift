@@ -22,6 +22,15 @@ public enum RepositoryError: Error, CustomStringConvertible, Sendable, Equatable
     case badRow(String, reason: String)
     case reservedName(String)
     case concurrentUpdate(String)
+    case unrelatedHistories
+    case mergeInProgress
+    case noMergeInProgress
+    case unresolvedConflicts(Int)
+    case uncommittedChangesOverlap([String])
+    case noConflict(String)
+    case branchNotMerged(String, into: String)
+    case uncommittedChanges(branch: String)
+    case noSuchRule(String)
 
     public var description: String {
         switch self {
@@ -45,13 +54,26 @@ public enum RepositoryError: Error, CustomStringConvertible, Sendable, Equatable
         case let .badRow(p, reason): "cannot set the row at '\(p)': \(reason)"
         case .reservedName(let n): "'\(n)' is reserved: top-level names starting with '.' are not allowed"
         case .concurrentUpdate(let r): "\(r) was changed by another process; try again"
+        case .unrelatedHistories: "refusing to merge unrelated histories (use --allow-unrelated)"
+        case .mergeInProgress: "a merge is in progress: resolve its conflicts and commit, or run 'cairn merge --abort'"
+        case .noMergeInProgress: "there is no merge in progress"
+        case .unresolvedConflicts(let n):
+            "cannot commit: \(n) conflict\(n == 1 ? "" : "s") left to resolve (see 'cairn conflicts'; 'cairn resolve PATH --ours|--theirs|--value JSON')"
+        case .uncommittedChangesOverlap(let paths):
+            "your uncommitted changes would be overwritten by the merge at " + paths.prefix(3).joined(separator: ", ")
+                + (paths.count > 3 ? " and \(paths.count - 3) more" : "") + ": commit them first"
+        case .noConflict(let p): "no conflict at '\(p)'"
+        case .noSuchRule(let p): "no merge rule for '\(p)'"
+        case let .branchNotMerged(b, into): "the branch '\(b)' is not merged into '\(into)' (use -D to delete it anyway)"
+        case .uncommittedChanges(let b): "the branch '\(b)' has uncommitted changes in its working set (use -D to delete it anyway)"
         }
     }
 
     /// Whether the CLI should exit 1 (did not succeed) rather than 2 (bad input).
     public var isOperationFailure: Bool {
         switch self {
-        case .nothingToCommit, .concurrentUpdate: true
+        case .nothingToCommit, .concurrentUpdate, .unrelatedHistories, .mergeInProgress, .unresolvedConflicts,
+             .uncommittedChangesOverlap, .branchNotMerged, .uncommittedChanges: true
         default: false
         }
     }

@@ -40,8 +40,8 @@ public enum RootDiff {
     /// Streams the changes from what `path` names in `a` to what it names in `b`. A table's
     /// rows are compared by key and their cells by column id, so a renamed or moved column is
     /// one schema change, not a change to every row. An added or removed row is one change at
-    /// the row's path; a modified row is one change for each cell that changed. Reserved
-    /// top-level names (`.rules`) are left out unless `path` names them.
+    /// the row's path; a modified row is one change for each cell that changed. The merge rules
+    /// (`.rules`) are data and show like any other entry.
     public static func diff(_ a: ValuePath.Target?, _ b: ValuePath.Target?, path: ValuePath,
                             _ body: (Change) throws -> Bool) throws {
         func rows(_ t: ValuePath.Target?) -> (Table, [Value])? {
@@ -92,7 +92,6 @@ public enum RootDiff {
             if case .map(let mx) = x, case .map(let my) = y, depth < structuralDepth {
                 var go = true
                 try mx.diff(to: my) { d in
-                    if depth == 0, case .string(let name) = d.key, name.hasPrefix(".") { return true }
                     go = try walk(d.old, d.new, path: path.appending(try d.key.segmentText()), depth: depth + 1, body)
                     return go
                 }
@@ -261,7 +260,6 @@ public enum RootDiff {
         var out: [(name: String, counts: ChangeCounts)] = []
         try a.diff(to: b) { d in
             let name = try d.key.segmentText()
-            if name.hasPrefix(".") { return true }
             var c = ChangeCounts()
             let ta: Table? = if case .table(let t)? = d.old { t } else { nil }
             let tb: Table? = if case .table(let t)? = d.new { t } else { nil }

@@ -23,12 +23,47 @@ public struct WorkingSet: Sendable, Equatable {
         public var rootBefore: Hash
         /// The conflicts still to resolve: a Map from path to the conflict's sides.
         public var conflicts: ProllyMap
+        /// The merge commit's message, for `merge --continue` and `commit` without `-m`.
+        public var message: String?
 
-        public init(theirs: Hash, base: Hash?, rootBefore: Hash, conflicts: ProllyMap) {
+        public init(theirs: Hash, base: Hash?, rootBefore: Hash, conflicts: ProllyMap, message: String? = nil) {
             self.theirs = theirs
             self.base = base
             self.rootBefore = rootBefore
             self.conflicts = conflicts
+            self.message = message
+        }
+
+        /// The conflicts still to resolve, in path order.
+        public func conflictList() throws -> [MergeConflict] {
+            var out: [MergeConflict] = []
+            try conflicts.forEach { k, v in
+                out.append(try Self.decodeConflict(k, v))
+                return true
+            }
+            return out
+        }
+
+        /// The conflicts as they are stored: a Map from the path (its text) to a `Conflict`
+        /// struct with fields `base`, `ours` and `theirs`, each absent for a side that has no
+        /// value there.
+        public static func conflictMap(_ conflicts: [MergeConflict], store: NodeStore) throws -> ProllyMap {
+            try ProllyMap.build(conflicts.map { c in
+                var fields: [(String, Value)] = []
+                if let b = c.base { fields.append(("base", b)) }
+                if let o = c.ours { fields.append(("ours", o)) }
+                if let t = c.theirs { fields.append(("theirs", t)) }
+                return (Value.string(c.path.description), Value.struct(StructValue(name: conflictStructName, fields: fields)))
+            }, store: store)
+        }
+
+        static let conflictStructName = "Conflict"
+
+        static func decodeConflict(_ k: Value, _ v: Value) throws -> MergeConflict {
+            guard case .string(let p) = k, case .struct(let s) = v, s.name == conflictStructName else {
+                throw StoreError.corruptStore(reason: "a malformed merge conflict in a working set")
+            }
+            return MergeConflict(path: try ValuePath(parsing: p), base: s["base"], ours: s["ours"], theirs: s["theirs"])
         }
     }
 
@@ -47,6 +82,7 @@ public struct WorkingSet: Sendable, Equatable {
                 ("conflicts", .map(m.conflicts)),
             ]
             if let b = m.base { mf.append(("base", .ref(ValueRef(target: b, targetKind: .struct)))) }
+            if let msg = m.message { mf.append(("message", .string(msg))) }
             fields.append(("merge", .struct(StructValue(name: Self.mergeStructName, fields: mf))))
         }
         let (bytes, refs) = try Value.struct(StructValue(name: Self.structName, fields: fields)).encodedWithRefs(store: store)
@@ -68,7 +104,9 @@ public struct WorkingSet: Sendable, Equatable {
                   case .map(let conflicts)? = m["conflicts"] else { throw corrupt("a malformed merge") }
             var base: Hash?
             if case .ref(let b)? = m["base"] { base = b.target }
-            ws.merge = MergeState(theirs: theirs.target, base: base, rootBefore: before.target, conflicts: conflicts)
+            var message: String?
+            if case .string(let msg)? = m["message"] { message = msg }
+            ws.merge = MergeState(theirs: theirs.target, base: base, rootBefore: before.target, conflicts: conflicts, message: message)
         }
         return ws
     }

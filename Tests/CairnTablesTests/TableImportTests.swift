@@ -118,6 +118,7 @@ final class RecordingChunkStore: ChunkStore, @unchecked Sendable {
     func compareAndSwapRef(_ name: String, expected: Hash?, new: Hash?) throws -> Bool {
         try inner.compareAndSwapRef(name, expected: expected, new: new)
     }
+    func compareAndSwapRefs(_ moves: [RefMove]) throws -> Bool { try inner.compareAndSwapRefs(moves) }
     func refs(prefix: String) throws -> [(name: String, hash: Hash)] { try inner.refs(prefix: prefix) }
     func stats() throws -> StoreStats { try inner.stats() }
     func forEachHash(_ body: (Hash) throws -> Void) throws { try inner.forEachHash(body) }

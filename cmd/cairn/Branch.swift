@@ -8,7 +8,8 @@ struct Branch: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List, create or delete branches.")
 
     @OptionGroup var global: GlobalOptions
-    @Flag(name: .short, help: "Delete the branch NAME.") var d = false
+    @Flag(name: .short, help: "Delete the branch NAME, if it is merged into the current branch and has no uncommitted changes.") var d = false
+    @Flag(name: .customShort("D"), help: "Delete the branch NAME whatever it holds.") var forceDelete = false
     @Argument(help: "The branch to create or delete.") var name: String?
     @Argument(help: "Where the new branch starts (default: HEAD).") var start: String?
 
@@ -16,10 +17,10 @@ struct Branch: ParsableCommand {
         let ctx = try Context(global)
         defer { ctx.close() }
         let repo = ctx.repo
-        if d {
+        if d || forceDelete {
             guard let name, start == nil else { throw CLIError.usage("branch -d takes one NAME") }
-            try repo.deleteBranch(name)
-            print("Deleted branch \(name)")
+            let was = try repo.deleteBranch(name, force: forceDelete)
+            print("Deleted branch \(name) (was \(was))")
             return
         }
         guard let name else {

@@ -64,6 +64,9 @@ struct CLIFailure {
         case let e as SchemaError:
             code = CLIExit.usage
             message = e.description
+        case let e as MergeRulesError:
+            code = CLIExit.usage
+            message = e.description
         case let e as JSONError:
             code = CLIExit.usage
             message = "invalid JSON: \(e)"

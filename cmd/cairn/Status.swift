@@ -19,6 +19,7 @@ struct Status: ParsableCommand {
         let from = try head.map { try repo.root(of: $0) } ?? ProllyMap.empty(store: repo.store)
         let working = try repo.workingRoot()
         let changes = try RootDiff.stat(from, working)
+        let merge = try repo.workingSet().merge
         if json {
             var ch = "{"
             for (i, (name, c)) in changes.enumerated() {
@@ -26,10 +27,17 @@ struct Status: ParsableCommand {
             }
             ch += "}"
             print(JSONObject().add("branch", branch).add(raw: "head", head.map { jsonQuoted($0.hash.description) } ?? "null")
-                .add(raw: "changes", ch).add("conflicts", Int(try repo.workingSet().merge?.conflicts.count ?? 0)).text)
+                .add(raw: "changes", ch).add("conflicts", Int(merge?.conflicts.count ?? 0))
+                .add(raw: "merging", merge.map { jsonQuoted($0.theirs.description) } ?? "null").text)
             return
         }
         print("On branch \(branch)" + (head == nil ? " (no commits yet)" : ""))
+        if let merge {
+            let n = Int(merge.conflicts.count)
+            print("You are merging \(String(merge.theirs.description.prefix(10))): "
+                + (n == 0 ? "all conflicts resolved (run 'cairn merge --continue' to commit it)"
+                    : "\(n) conflict\(n == 1 ? "" : "s") left (see 'cairn conflicts'; 'cairn merge --abort' to stop)"))
+        }
         if changes.isEmpty {
             print("nothing to commit, working set matches HEAD")
         } else {

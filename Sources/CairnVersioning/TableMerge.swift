@@ -1,0 +1,235 @@
+import CairnStore
+import CairnValues
+
+/// Tables merge row by row by key and cell by cell by column id (docs/merging.md, "Tables").
+extension ThreeWayMerge {
+    mutating func mergeTable(_ b: Table, _ o: Table, _ t: Table, path: [String]) throws -> Value? {
+        guard let schema = SchemaMerge.merge(b.schema, o.schema, t.schema) else {
+            // A change of the key columns, a rename to different names on both sides, or
+            // different import options: the whole table is one conflict.
+            return conflict(.table(b), .table(o), .table(t), path: path)
+        }
+        let before = conflicts.count
+        var pass = try TableRowsMerge(base: b, ours: o, theirs: t, schema: schema, retained: [], path: path)
+        var rows = try pass.run(&self)
+        if !pass.droppedButChanged.isEmpty {
+            // Theirs dropped a column in which ours changed cells: the column stays, holding
+            // ours' cells, and each such cell is a conflict. Merge again with it kept.
+            conflicts.removeSubrange(before...)
+            let kept = SchemaMerge.retaining(pass.droppedButChanged, from: o.schema, in: schema)
+            pass = try TableRowsMerge(base: b, ours: o, theirs: t, schema: kept, retained: pass.droppedButChanged, path: path)
+            rows = try pass.run(&self)
+        }
+        return .table(Table(schema: pass.merged.schema, rows: rows))
+    }
+}
+
+/// The merge of three schemas, columns matched by id.
+enum SchemaMerge {
+    /// The merged schema; nil when it is a conflict.
+    ///
+    /// One side's change wins. When both changed: the key columns must be unchanged; a column
+    /// dropped on either side is dropped; renamed on one side takes that name, on both to
+    /// different names is a conflict; columns added on either side (the same id on both is one
+    /// column) come after the kept ones, in column-id order. Kept columns keep the base's slot,
+    /// added ones take slots after the base's in id order, so the result does not depend on
+    /// which side is ours. The kept columns are in ours' order when ours moved them, else in
+    /// theirs'.
+    static func merge(_ b: Schema, _ o: Schema, _ t: Schema) -> Schema? {
+        if o == t { return o }
+        if b == o { return t }
+        if b == t { return o }
+        guard o.key == b.key, t.key == b.key else { return nil }
+        func pick<T: Equatable>(_ x: T, _ y: T, _ z: T) -> T? { y == z ? y : (x == y ? z : (x == z ? y : nil)) }
+        guard let format = pick(b.format, o.format, t.format), let null = pick(b.null, o.null, t.null),
+              let infer = pick(b.infer, o.infer, t.infer) else { return nil }
+        var kept: [Schema.Column] = []
+        for c in b.columns {
+            guard let x = o.column(id: c.id), let y = t.column(id: c.id) else { continue }
+            guard let name = pick(c.name, x.name, y.name) else { return nil }
+            kept.append(Schema.Column(name: name, id: c.id, slot: c.slot))
+        }
+        func order(_ s: Schema) -> [UInt64] { s.columns.map(\.id).filter { id in kept.contains { $0.id == id } } }
+        let keptIDs = kept.map(\.id)
+        let ordered = order(o) != keptIDs ? order(o) : order(t)
+        var columns = ordered.map { id in kept.first { $0.id == id }! }
+        var added: [UInt64: String] = [:]
+        for s in [o, t] {
+            for c in s.columns where b.column(id: c.id) == nil {
+                if let n = added[c.id], n != c.name { return nil }
+                added[c.id] = c.name
+            }
+        }
+        var slot = b.slotCount
+        for (id, name) in added.sorted(by: { $0.key < $1.key }) {
+            columns.append(Schema.Column(name: name, id: id, slot: slot))
+            slot += 1
+        }
+        guard Set(columns.map(\.name)).count == columns.count else { return nil }
+        return Schema(columns: columns, key: b.key, format: format, null: null, infer: infer)
+    }
+
+    /// `schema` with the columns `ids` of `ours` put back, after the others, in id order.
+    static func retaining(_ ids: Set<UInt64>, from ours: Schema, in schema: Schema) -> Schema {
+        var columns = schema.columns
+        var slot = schema.slotCount
+        for id in ids.sorted() {
+            guard let c = ours.column(id: id), schema.column(id: id) == nil, schema.column(named: c.name) == nil else { continue }
+            columns.append(Schema.Column(name: c.name, id: id, slot: slot))
+            slot += 1
+        }
+        return Schema(columns: columns, key: schema.key, format: schema.format, null: schema.null, infer: schema.infer)
+    }
+}
+
+/// One pass of a table's rows through the merge: the two diffs of rows, side by side.
+struct TableRowsMerge {
+    let base: Table, ours: Table, theirs: Table
+    /// An empty table with the merged schema: it encodes the merged rows.
+    let merged: Table
+    let path: [String]
+    /// Columns of ours that theirs dropped, kept because ours changed cells in them.
+    let retained: Set<UInt64>
+    /// Whether a side's rows are already in the merged layout (every column at the same slot).
+    let oursInLayout: Bool, theirsInLayout: Bool
+    /// Columns theirs dropped in which ours changed a cell (found by this pass).
+    var droppedButChanged: Set<UInt64> = []
+
+    init(base: Table, ours: Table, theirs: Table, schema: Schema, retained: Set<UInt64>, path: [String]) throws {
+        self.base = base
+        self.ours = ours
+        self.theirs = theirs
+        merged = try Table.empty(schema: schema, store: ours.store)
+        self.path = path
+        self.retained = retained
+        func inLayout(_ s: Schema) -> Bool {
+            s.columns.allSatisfy { c in c.isKey || schema.column(id: c.id)?.slot == c.slot }
+        }
+        oursInLayout = inLayout(ours.schema)
+        theirsInLayout = inLayout(theirs.schema)
+    }
+
+    /// The merged rows tree: ours' rows with theirs' changes applied.
+    mutating func run(_ m: inout ThreeWayMerge) throws -> ProllyMap {
+        var io = base.rows.diffIterator(to: ours.rows)
+        var it = base.rows.diffIterator(to: theirs.rows)
+        var result = ours.rows
+        var edits: [(key: [UInt8], value: [UInt8]?, refs: [Hash])] = []
+        var dO = try io.next(), dT = try it.next()
+        while dO != nil || dT != nil {
+            let order: Int = switch (dO, dT) {
+            case let (x?, y?): KeyOrder.compare(x.key, y.key)
+            case (nil, _): 1
+            case (_, nil): -1
+            }
+            if order < 0 {
+                // Only ours changed the row: it stands, unless its layout must change.
+                let x = dO!
+                dO = try io.next()
+                if oursInLayout { continue }
+                if let e = try row(&m, key: x.key, base: x.old, ours: x.new, theirs: x.old) { edits.append(e) }
+            } else if order > 0 {
+                let y = dT!
+                dT = try it.next()
+                if theirsInLayout {
+                    // Only theirs changed the row, and its bytes fit: taken as they are.
+                    edits.append((y.key, y.new, try y.new.map { try EncodedView.refs($0) } ?? []))
+                } else if let e = try row(&m, key: y.key, base: y.old, ours: y.old, theirs: y.new) {
+                    edits.append(e)
+                }
+            } else {
+                let x = dO!, y = dT!
+                dO = try io.next()
+                dT = try it.next()
+                if x.new == y.new && oursInLayout { continue }
+                if let e = try row(&m, key: x.key, base: x.old, ours: x.new, theirs: y.new) { edits.append(e) }
+            }
+            if edits.count >= 4096 {
+                result = try result.editingEncoded(edits)
+                edits.removeAll(keepingCapacity: true)
+            }
+        }
+        return edits.isEmpty ? result : try result.editingEncoded(edits)
+    }
+
+    /// A row's cells by column id (key columns left out); nil for no row.
+    private func cells(_ bytes: [UInt8]?, _ t: Table) throws -> [UInt64: Value]? {
+        guard let bytes else { return nil }
+        let slots = try t.decodeRow(bytes)
+        var out: [UInt64: Value] = [:]
+        for c in t.schema.columns {
+            if let s = c.slot, s < slots.count, let v = slots[s] { out[c.id] = v }
+        }
+        return out
+    }
+
+    /// The merged row at `key` as an edit of the result (nil: the result already holds it).
+    private mutating func row(_ m: inout ThreeWayMerge, key: [UInt8], base rb: [UInt8]?, ours ro: [UInt8]?,
+                              theirs rt: [UInt8]?) throws -> (key: [UInt8], value: [UInt8]?, refs: [Hash])? {
+        let cb = try cells(rb, base), co = try cells(ro, ours), ct = try cells(rt, theirs)
+        let keyValues = try base.decodeKey(key)
+        let rowPath = path + (try keyValues.map { try $0.segmentText() })
+        var result: [UInt64: Value]?
+        if cb == nil || co == nil || ct == nil {
+            // A row added or removed on a side: the row is one value.
+            if co == ct { result = co } else if cb == co { result = ct } else if cb == ct { result = co } else {
+                switch m.rules.rule(for: rowPath) {
+                case .ours?: result = co
+                case .theirs?: result = ct
+                default:
+                    let sides = (try rowValue(cb, base, keyValues), try rowValue(co, ours, keyValues), try rowValue(ct, theirs, keyValues))
+                    switch m.settle(sides.0, sides.1, sides.2, path: rowPath) {
+                    case .base: result = cb
+                    case .ours: result = co
+                    case .theirs: result = ct
+                    }
+                }
+            }
+        } else {
+            let cb = cb!, co = co!, ct = ct!
+            var ids: [UInt64] = merged.schema.columns.filter { !$0.isKey }.map(\.id)
+            for id in Set(cb.keys).union(co.keys).union(ct.keys) where merged.schema.column(id: id) == nil { ids.append(id) }
+            var out: [UInt64: Value] = [:]
+            for id in ids {
+                let name = (merged.schema.column(id: id) ?? ours.schema.column(id: id) ?? theirs.schema.column(id: id)
+                    ?? base.schema.column(id: id))!.name
+                let before = m.conflicts.count
+                let v = try m.mergeValue(cb[id], co[id], ct[id], path: rowPath + [name])
+                let inMerged = merged.schema.column(id: id) != nil
+                if retained.contains(id) || !inMerged {
+                    // A column one side dropped while the other changed the cell: a conflict.
+                    if v != nil && m.conflicts.count == before {
+                        _ = m.conflict(cb[id], co[id], ct[id], path: rowPath + [name])
+                    }
+                    if !inMerged {
+                        if v != nil && ours.schema.column(id: id) != nil && theirs.schema.column(id: id) == nil {
+                            droppedButChanged.insert(id)
+                        }
+                        continue
+                    }
+                }
+                if let v { out[id] = v }
+            }
+            result = out
+        }
+        guard let result else {
+            return ro == nil && oursInLayout ? nil : (key, nil, [])
+        }
+        var slots = [Value?](repeating: nil, count: merged.schema.slotCount)
+        for (id, v) in result {
+            if let s = merged.schema.column(id: id)?.slot { slots[s] = v }
+        }
+        let (bytes, refs) = try merged.encodeRow(slots)
+        if oursInLayout && bytes == ro { return nil }
+        let (_, keyRefs) = try merged.key(keyValues).encodedWithRefs(store: merged.store)
+        return (key, bytes, keyRefs + refs)
+    }
+
+    /// A row as users see it (a Map from column name to value), for a conflict's sides.
+    private func rowValue(_ cells: [UInt64: Value]?, _ t: Table, _ key: [Value]) throws -> Value? {
+        guard let cells else { return nil }
+        var slots = [Value?](repeating: nil, count: t.schema.slotCount)
+        for (id, v) in cells { if let s = t.schema.column(id: id)?.slot { slots[s] = v } }
+        return .map(try t.rowMap(key: key, cells: slots))
+    }
+}

@@ -1,0 +1,256 @@
+import CairnStore
+import CairnValues
+
+/// One value that both sides of a merge changed in ways no rule settles. A side that deleted
+/// the value has nil there; so does the base when both sides added it.
+public struct MergeConflict: Sendable, Equatable, CustomStringConvertible {
+    public let path: ValuePath
+    public let base: Value?
+    public let ours: Value?
+    public let theirs: Value?
+
+    public init(path: ValuePath, base: Value?, ours: Value?, theirs: Value?) {
+        self.path = path
+        self.base = base
+        self.ours = ours
+        self.theirs = theirs
+    }
+
+    /// What kind of conflict it is, in words: `both modified`, `deleted by theirs`, ...
+    public var kind: String {
+        switch (base, ours, theirs) {
+        case (nil, _, _): "both added"
+        case (_, nil, _): "deleted by ours"
+        case (_, _, nil): "deleted by theirs"
+        default: "both modified"
+        }
+    }
+
+    public var description: String { "\(path) (\(kind))" }
+}
+
+/// Settles every conflict to one side, as git's `-X ours` / `-X theirs`.
+public enum MergeStrategy: String, Sendable, CaseIterable {
+    case ours, theirs
+}
+
+/// What a three-way merge of two roots gives: the merged root, which holds ours' value at
+/// every conflicted path, and the conflicts, in path order.
+public struct MergeOutcome: Sendable {
+    public let root: ProllyMap
+    public let conflicts: [MergeConflict]
+}
+
+/// The structural three-way merge (docs/merging.md). It streams the two diffs base→ours and
+/// base→theirs side by side in key order and applies to ours only what theirs changed, so its
+/// cost grows with the changes, not with the data: what only ours changed is never read.
+///
+/// - A change on one side wins; equal changes agree.
+/// - Both changed differently: the rule for the path (`root[".rules"]`, merged first) decides;
+///   without one, maps and structs merge key by key, tables row by row and cell by cell by
+///   column id, sets and counters always merge, lists merge splice by splice, and anything else
+///   is a conflict (modify against delete, and both adding different values, included).
+///
+/// It reads no commit graph: an app can merge two replicas' roots with their base directly.
+public struct ThreeWayMerge {
+    public let store: NodeStore
+    let strategy: MergeStrategy?
+    /// In a virtual base (a criss-cross merge's merge of its bases), a conflict settles to the
+    /// base's value: neither side wins, so the real merge sees both sides' changes.
+    let settleToBase: Bool
+    var rules = MergeRules()
+    var conflicts: [MergeConflict] = []
+
+    init(store: NodeStore, strategy: MergeStrategy?, settleToBase: Bool = false) {
+        self.store = store
+        self.strategy = strategy
+        self.settleToBase = settleToBase
+    }
+
+    /// Merges three root values. `.rules` merges first, key by key like any map; the rules in
+    /// force are that merged map. With `strategy`, every conflict settles to that side.
+    public static func merge(base: ProllyMap, ours: ProllyMap, theirs: ProllyMap,
+                             strategy: MergeStrategy? = nil) throws -> MergeOutcome {
+        var m = ThreeWayMerge(store: ours.store, strategy: strategy)
+        return try m.mergeRoots(base: base, ours: ours, theirs: theirs)
+    }
+
+    mutating func mergeRoots(base: ProllyMap, ours: ProllyMap, theirs: ProllyMap) throws -> MergeOutcome {
+        let name = Value.string(MergeRules.rootName)
+        let mergedRules = try mergeValue(try base.get(name), try ours.get(name), try theirs.get(name), path: [MergeRules.rootName])
+        rules = try MergeRules(mergedRules)
+        let root = try mergeMap(base, ours, theirs, path: [], rootRules: mergedRules)
+        conflicts.sort { $0.path.description.utf8.lexicographicallyPrecedes($1.path.description.utf8) }
+        return MergeOutcome(root: root, conflicts: conflicts)
+    }
+
+    // MARK: Values
+
+    /// The merge of one value. nil: absent in the result.
+    mutating func mergeValue(_ b: Value?, _ o: Value?, _ t: Value?, path: [String]) throws -> Value? {
+        if o == t { return o }
+        if b == o { return t }
+        if b == t { return o }
+        if let rule = rules.rule(for: path) { return try apply(rule, b, o, t, path: path) }
+        return try mergeByKind(b, o, t, path: path)
+    }
+
+    private mutating func mergeByKind(_ b: Value?, _ o: Value?, _ t: Value?, path: [String]) throws -> Value? {
+        switch (b, o, t) {
+        // Counters and sets never conflict; both adding one starts from zero / empty.
+        case let (.counter(x)?, .counter(y)?, .counter(z)?): return .counter(x &+ (y &- x) &+ (z &- x))
+        case let (nil, .counter(y)?, .counter(z)?): return .counter(y &+ z)
+        case let (.set(x)?, .set(y)?, .set(z)?): return .set(try mergeSet(x, y, z))
+        case let (nil, .set(y)?, .set(z)?): return .set(try mergeSet(try ProllySet.empty(store: store), y, z))
+        case let (.map(x)?, .map(y)?, .map(z)?): return .map(try mergeMap(x, y, z, path: path))
+        case let (.struct(x)?, .struct(y)?, .struct(z)?) where x.name == y.name && y.name == z.name:
+            return try mergeStruct(x, y, z, path: path)
+        case let (.list(x)?, .list(y)?, .list(z)?):
+            if let merged = try ListMerge.merge(x, y, z) { return .list(merged) }
+            return conflict(b, o, t, path: path)
+        case let (.table(x)?, .table(y)?, .table(z)?):
+            return try mergeTable(x, y, z, path: path)
+        default:
+            return conflict(b, o, t, path: path)
+        }
+    }
+
+    enum Side { case base, ours, theirs }
+
+    /// Records a conflict, or settles it by the strategy; says which side the result takes.
+    mutating func settle(_ b: Value?, _ o: Value?, _ t: Value?, path: [String]) -> Side {
+        if settleToBase { return .base }
+        switch strategy {
+        case .ours?: return .ours
+        case .theirs?: return .theirs
+        case nil:
+            conflicts.append(MergeConflict(path: ValuePath(segments: path), base: b, ours: o, theirs: t))
+            return .ours
+        }
+    }
+
+    /// Records a conflict (or settles it) and gives what the result holds.
+    mutating func conflict(_ b: Value?, _ o: Value?, _ t: Value?, path: [String]) -> Value? {
+        switch settle(b, o, t, path: path) {
+        case .base: b
+        case .ours: o
+        case .theirs: t
+        }
+    }
+
+    private mutating func apply(_ rule: MergeRule, _ b: Value?, _ o: Value?, _ t: Value?, path: [String]) throws -> Value? {
+        switch rule {
+        case .conflict: return conflict(b, o, t, path: path)
+        case .ours: return o
+        case .theirs: return t
+        default: break
+        }
+        // The other rules merge two values; a delete against a change stays a conflict.
+        guard let o, let t else { return conflict(b, o, t, path: path) }
+        switch rule {
+        case .lww:
+            return try LWW.winner(o, t, store: store)
+        case .counter:
+            let base: Int64?
+            switch b {
+            case .int(let x)?: base = x
+            case nil: base = 0
+            default: base = nil
+            }
+            guard let base, case .int(let x) = o, case .int(let y) = t else { return conflict(b, o, t, path: path) }
+            return .int(base &+ (x &- base) &+ (y &- base))
+        case .max, .min:
+            let c = try Value.compare(o, t, store: store)
+            return (rule == .max) == (c >= 0) ? o : t
+        case .union:
+            let base: ProllyList?
+            switch b {
+            case .list(let l)?: base = l
+            case nil: base = try ProllyList.build([], store: store)
+            default: base = nil
+            }
+            guard let base, case .list(let x) = o, case .list(let y) = t else { return conflict(b, o, t, path: path) }
+            return .list(try ListMerge.union(base, x, y))
+        case .text:
+            let base: String?
+            switch b {
+            case .string(let s)?: base = s
+            case nil: base = ""
+            default: base = nil
+            }
+            guard let base, case .string(let x) = o, case .string(let y) = t,
+                  let merged = TextMerge.merge(base: base, ours: x, theirs: y) else { return conflict(b, o, t, path: path) }
+            return .string(merged)
+        case .conflict, .ours, .theirs:
+            return conflict(b, o, t, path: path)
+        }
+    }
+
+    // MARK: Collections
+
+    /// Maps merge key by key. Only the keys theirs changed are visited with their values; ours'
+    /// own changes are only compared by key. `rootRules`, at the root, is the already merged
+    /// `.rules` entry.
+    private mutating func mergeMap(_ b: ProllyMap, _ o: ProllyMap, _ t: ProllyMap, path: [String],
+                                   rootRules: Value?? = nil) throws -> ProllyMap {
+        var ours = b.diffIterator(to: o)
+        var theirs = b.diffIterator(to: t)
+        var result = o
+        var edits: [(key: [UInt8], value: [UInt8]?, refs: [Hash])] = []
+        var d = try ours.next()
+        while let dt = try theirs.next() {
+            while let x = d, KeyOrder.compare(x.key, dt.key) < 0 { d = try ours.next() }
+            if let x = d, KeyOrder.compare(x.key, dt.key) == 0 {
+                d = try ours.next()
+                if x.new == dt.new { continue }
+                let key = try Value.decode(dt.key, store: store)
+                let merged: Value?
+                if path.isEmpty, case .string(MergeRules.rootName) = key, let r = rootRules {
+                    merged = r
+                } else {
+                    merged = try mergeValue(try x.old.map { try Value.decode($0, store: store) },
+                                            try x.new.map { try Value.decode($0, store: store) },
+                                            try dt.new.map { try Value.decode($0, store: store) },
+                                            path: path + [try key.segmentText()])
+                }
+                let ourValue = try x.new.map { try Value.decode($0, store: store) }
+                if merged == ourValue { continue }
+                if let merged {
+                    let (bytes, refs) = try merged.encodedWithRefs(store: store)
+                    edits.append((dt.key, bytes, refs))
+                } else {
+                    edits.append((dt.key, nil, []))
+                }
+            } else {
+                // Only theirs changed this key: theirs' entry, by its bytes.
+                edits.append((dt.key, dt.new, try dt.new.map { try EncodedView.refs($0) } ?? []))
+            }
+            if edits.count >= 4096 {
+                result = try result.editingEncoded(edits)
+                edits.removeAll(keepingCapacity: true)
+            }
+        }
+        return edits.isEmpty ? result : try result.editingEncoded(edits)
+    }
+
+    private mutating func mergeStruct(_ b: StructValue, _ o: StructValue, _ t: StructValue, path: [String]) throws -> Value {
+        var names: [String] = []
+        for f in b.fields + o.fields + t.fields where !names.contains(f.name) { names.append(f.name) }
+        var fields: [(String, Value)] = []
+        for n in names {
+            if let v = try mergeValue(b[n], o[n], t[n], path: path + [n]) { fields.append((n, v)) }
+        }
+        return .struct(StructValue(name: o.name, fields: fields))
+    }
+
+    /// Both sides' additions and removals: ours, plus what theirs added, minus what theirs
+    /// removed.
+    private func mergeSet(_ b: ProllySet, _ o: ProllySet, _ t: ProllySet) throws -> ProllySet {
+        var edits: [(Value, Bool)] = []
+        try b.diff(to: t) { op, e in
+            edits.append((e, op == .add))
+            return true
+        }
+        return try o.editing(edits)
+    }
+}

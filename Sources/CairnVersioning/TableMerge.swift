@@ -28,7 +28,8 @@ extension ThreeWayMerge {
 enum SchemaMerge {
     /// The merged schema; nil when it is a conflict.
     ///
-    /// One side's change wins. When both changed: the key columns must be unchanged; a column
+    /// A change of the key columns on either side is a conflict. Otherwise one side's change
+    /// wins, and when both changed: a column
     /// dropped on either side is dropped; renamed on one side takes that name, on both to
     /// different names is a conflict; columns added on either side (the same id on both is one
     /// column) come after the kept ones, in column-id order. Kept columns keep the base's slot,
@@ -37,9 +38,11 @@ enum SchemaMerge {
     /// theirs'.
     static func merge(_ b: Schema, _ o: Schema, _ t: Schema) -> Schema? {
         if o == t { return o }
+        // Rows keyed differently cannot be matched: a key change is a conflict even when the
+        // other side changed only rows.
+        guard o.key == b.key, t.key == b.key else { return nil }
         if b == o { return t }
         if b == t { return o }
-        guard o.key == b.key, t.key == b.key else { return nil }
         func pick<T: Equatable>(_ x: T, _ y: T, _ z: T) -> T? { y == z ? y : (x == y ? z : (x == z ? y : nil)) }
         guard let format = pick(b.format, o.format, t.format), let null = pick(b.null, o.null, t.null),
               let infer = pick(b.infer, o.infer, t.infer) else { return nil }

@@ -217,7 +217,10 @@ import Testing
         #expect(graph.contains("|     on dev") && graph.contains("      base"))
         #expect(graph.filter { !$0.isEmpty }.allSatisfy { $0.hasPrefix("* ") || $0.hasPrefix("| ") || $0.hasPrefix("  ") })
         try ws.cli.run("checkout", "main")
-        #expect(try ws.cli.run("branch", "-d", "dev").code == 0)
+        // dev is ahead of main: -d refuses it, -D deletes it and says where it pointed.
+        expectError(try ws.cli.run("branch", "-d", "dev"), code: 1, contains: "not merged")
+        let deleted = try ws.cli.run("branch", "-D", "dev")
+        #expect(deleted.code == 0 && deleted.stdout.contains("(was "))
         expectError(try ws.cli.run("branch", "-d", "main"), code: 2, contains: "you are on")
         try ws.cli.run("rm", "/p/k1")
         #expect(try ws.cli.run("diff", "--json").stdout.contains("\"op\":\"remove\""))

@@ -11,7 +11,7 @@ struct Log: ParsableCommand {
     @Argument(help: "Where to start (default: HEAD).") var rev: String?
     @Option(name: .short, help: "Show at most N commits.") var n: Int?
     @Flag(help: "One line per commit: short hash and message.") var oneline = false
-    @Flag(help: "Draw the commit graph beside the history.") var graph = false
+    @Flag(help: "Draw the commit graph beside the history, as git log --graph does, in its topological order.") var graph = false
     @Flag(help: "One JSON object per line: hash, parents, author, date, message.") var json = false
 
     func run() throws {
@@ -25,27 +25,46 @@ struct Log: ParsableCommand {
             }
             start = h
         }
-        let commits = try ctx.repo.log(from: start.hash, limit: n ?? .max)
+        // The graph draws history in git's --topo-order, which needs the whole of it before -n cuts.
+        let drawGraph = graph && !json
+        let walked = try ctx.repo.log(from: start.hash, limit: drawGraph ? .max : n ?? .max)
+        let commits = drawGraph
+            ? Array(graphTopoOrder(walked, id: { $0.hash }, parents: { $0.parents }).prefix(n ?? .max)) : walked
         var out = Output()
-        let lanes = graph ? GraphLanes() : nil
+        if drawGraph {
+            var g = LogGraph<Hash>()
+            for (i, c) in commits.enumerated() {
+                let text = oneline ? [String(c.hash.description.prefix(10)) + " " + firstLine(c.message)] : fullText(c)
+                // In the full format a blank line parts two commits; under the graph, git's padding row.
+                for l in g.lines(c.hash, parents: c.parents, text: text, separated: !oneline && i > 0) { out.line(l) }
+            }
+            if !oneline && !commits.isEmpty { out.line(g.padding()) }
+            out.flush()
+            return
+        }
         for c in commits {
-            let prefix = lanes?.prefix(for: c) ?? ""
             if json {
                 out.line(commitJSON(c).text)
             } else if oneline {
-                out.line(prefix + String(c.hash.description.prefix(10)) + " " + firstLine(c.message))
+                out.line(String(c.hash.description.prefix(10)) + " " + firstLine(c.message))
             } else {
-                out.line(prefix + Color.wrap("commit \(c.hash)", "33", enabled: Terminal.colorsStdout))
-                if c.parents.count > 1 { out.line((lanes?.continuation() ?? "") + "Merge: " + c.parents.map { String($0.description.prefix(10)) }.joined(separator: " ")) }
-                out.line((lanes?.continuation() ?? "") + "Author: \(c.author)")
-                out.line((lanes?.continuation() ?? "") + "Date:   \(rfc3339(c.date))")
-                out.line(lanes?.continuation() ?? "")
-                for l in c.message.split(separator: "\n", omittingEmptySubsequences: false) { out.line((lanes?.continuation() ?? "") + "    " + l) }
-                out.line(lanes?.continuation() ?? "")
+                for l in fullText(c) { out.line(l) }
+                out.line("")
             }
         }
         out.flush()
     }
+}
+
+/// A commit in the full format, without the blank line that ends it.
+private func fullText(_ c: Commit) -> [String] {
+    var lines = [Color.wrap("commit \(c.hash)", "33", enabled: Terminal.colorsStdout)]
+    if c.parents.count > 1 { lines.append("Merge: " + c.parents.map { String($0.description.prefix(10)) }.joined(separator: " ")) }
+    lines.append("Author: \(c.author)")
+    lines.append("Date:   \(rfc3339(c.date))")
+    lines.append("")
+    for l in c.message.split(separator: "\n", omittingEmptySubsequences: false) { lines.append("    " + l) }
+    return lines
 }
 
 func firstLine(_ s: String) -> String { String(s.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "") }
@@ -57,28 +76,4 @@ func commitJSON(_ c: Commit) -> JSONObject {
         .add("author", c.author)
         .add("date", rfc3339(c.date))
         .add("message", c.message)
-}
-
-/// A text graph of the history, git-style: one column per line of descent still open.
-final class GraphLanes {
-    private var lanes: [Hash] = []
-
-    func prefix(for c: Commit) -> String {
-        let col = lanes.firstIndex(of: c.hash) ?? { lanes.append(c.hash); return lanes.count - 1 }()
-        var row = ""
-        for i in 0..<lanes.count { row += i == col ? "* " : "| " }
-        // The commit's lane continues with its first parent; others open lanes of their own.
-        var next = lanes
-        if let first = c.parents.first {
-            if let existing = next.firstIndex(of: first), existing != col { next.remove(at: col) } else { next[col] = first }
-        } else {
-            next.remove(at: col)
-        }
-        for p in c.parents.dropFirst() where !next.contains(p) { next.append(p) }
-        lanes = next
-        return row
-    }
-
-    /// The lines under a commit: a bar for each lane still open, blank under the last commit.
-    func continuation() -> String { lanes.isEmpty ? "  " : String(repeating: "| ", count: lanes.count) }
 }

@@ -18,8 +18,8 @@ public struct EncodedDiff: Sendable {
 /// about d × depth node reads, not the size of the trees. Two of these side by side are how a
 /// three-way merge streams base→ours and base→theirs.
 public struct TreeDiffIterator {
-    private var x: TreeCursor!
-    private var y: TreeCursor!
+    private var x: TreeCursor?
+    private var y: TreeCursor?
     private let a: TreeRoot, b: TreeRoot
     private let store: NodeStore
     private let valued: Bool
@@ -41,10 +41,23 @@ public struct TreeDiffIterator {
             // The roots are read on the first call, so equal trees cost nothing.
             x = TreeCursor(store: store, root: try store.rootNode(a))
             y = TreeCursor(store: store, root: try store.rootNode(b))
-            x.normalize()
-            y.normalize()
+            x!.normalize()
+            y!.normalize()
             started = true
         }
+        // The cursors are moved out while they work, so their paths stay uniquely referenced
+        // and are never copied.
+        guard var cx = x.take(), var cy = y.take() else { return nil }
+        defer {
+            x = cx
+            y = cy
+        }
+        if let d = try Self.step(&cx, &cy, valued: valued) { return d }
+        done = true
+        return nil
+    }
+
+    private static func step(_ x: inout TreeCursor, _ y: inout TreeCursor, valued: Bool) throws -> EncodedDiff? {
         func value(_ c: TreeCursor) -> [UInt8]? { valued ? c.node.valueBytes(c.index) : nil }
         while !x.atEnd || !y.atEnd {
             if x.atEnd {
@@ -57,7 +70,7 @@ public struct TreeDiffIterator {
                 defer { x.advance() }
                 return EncodedDiff(op: .remove, key: x.node.keyBytes(x.index), old: value(x), new: nil)
             }
-            guard try alignAtLeaves(&x!, &y!) else { continue }
+            guard try alignAtLeaves(&x, &y) else { continue }
             // Entries whose bytes are the same on both sides are no difference: skip the whole
             // run of them with one comparison of bytes instead of entry by entry.
             let same = Node.equalEntryRun(x.node, x.index, y.node, y.index)
@@ -81,7 +94,6 @@ public struct TreeDiffIterator {
                 return EncodedDiff(op: .add, key: y.node.keyBytes(y.index), old: nil, new: value(y))
             }
         }
-        done = true
         return nil
     }
 }

@@ -196,6 +196,8 @@ extension ProllyMap {
 
 /// Sorts edits by key; of equal keys the last given wins.
 func sortedUnique(_ edits: [LevelEdit]) -> [LevelEdit] {
+    // Edits that come from a diff or a merge are in order already: one pass sees it.
+    if zip(edits, edits.dropFirst()).allSatisfy({ KeyOrder.compare($0.key, $1.key) < 0 }) { return edits }
     let sorted = edits.enumerated().sorted {
         let c = KeyOrder.compare($0.element.key, $1.element.key)
         return c != 0 ? c < 0 : $0.offset < $1.offset

@@ -125,7 +125,8 @@ extension Repository {
             return MergeReport(kind: .fastForward, commit: theirs, conflicts: [])
         }
         if result.kind == .merged && commit {
-            let hash = try writeCommit(root: result.root, parents: [head!, theirs], author: author, date: date, message: messageText)
+            let hash = try writeCommit(root: result.root, parents: [head!, theirs], author: author, date: date, message: messageText,
+                                       flush: false)
             try moveBranchAndWorkingSet(branch, from: head, to: hash, workingSet: WorkingSet(root: working), expected: wsRef)
             return MergeReport(kind: .merged, commit: hash, conflicts: [])
         }
@@ -143,7 +144,8 @@ extension Repository {
         return "commit " + String(commit.description.prefix(10))
     }
 
-    /// Moves a branch and its working set together, by one compare-and-swap of both refs.
+    /// Moves a branch and its working set together, by one compare-and-swap of both refs,
+    /// after one flush of every chunk written so far (the commit's too).
     func moveBranchAndWorkingSet(_ branch: String, from head: Hash?, to commit: Hash, workingSet ws: WorkingSet,
                                  expected: Hash?) throws {
         let wsHash = try ws.write(store: store)

@@ -121,7 +121,8 @@ public final class Repository: @unchecked Sendable {
         }
         var parents = parent.map { [$0] } ?? []
         if let m = ws.merge { parents.append(m.theirs) }
-        let hash = try writeCommit(root: working, parents: parents, author: author, date: date, message: text)
+        let hash = try writeCommit(root: working, parents: parents, author: author, date: date, message: text,
+                                   flush: ws.merge == nil)
         if ws.merge != nil {
             // The branch moves and the merge ends in one step.
             try moveBranchAndWorkingSet(branch, from: parent, to: hash, workingSet: WorkingSet(root: working), expected: wsRef)
@@ -134,7 +135,10 @@ public final class Repository: @unchecked Sendable {
     }
 
     /// Writes a commit of `root` (its root node first) and returns its hash. Moves no ref.
-    func writeCommit(root: ProllyMap, parents: [Hash], author: String, date: Int64, message: String) throws -> Hash {
+    /// With `flush` false the chunks stay buffered for the caller's next flush (one write
+    /// transaction for the commit and the working set together).
+    func writeCommit(root: ProllyMap, parents: [Hash], author: String, date: Int64, message: String,
+                     flush: Bool = true) throws -> Hash {
         let rootHash = try root.persistRoot()
         var generation: UInt64 = 0
         for p in parents { generation = max(generation, try commit(p).generation) }
@@ -142,7 +146,7 @@ public final class Repository: @unchecked Sendable {
                                      message: message, store: store)
         let (encoded, refs) = try value.encodedWithRefs(store: store)
         let hash = try store.write([Format.version] + encoded, refs: refs)
-        try store.flush()
+        if flush { try store.flush() }
         return hash
     }
 

@@ -28,15 +28,15 @@ enum SequenceDiff {
         if start == endA && start == endB { return [] }
         if start == endA || start == endB { return [SequenceHunk(a: start..<endA, b: start..<endB)] }
 
-        var search = MyersSearch(a: a[start..<endA], b: b[start..<endB])
+        var search = MyersSearch(a: a, b: b, middle: MyersSearch.Box(x0: start, x1: endA, y0: start, y1: endB))
         search.run()
-        return search.hunks().map { SequenceHunk(a: $0.a.lowerBound + start..<$0.a.upperBound + start,
-                                                 b: $0.b.lowerBound + start..<$0.b.upperBound + start) }
+        search.slideHunks()
+        return search.hunks()
     }
 }
 
-/// The state of one diff: the two sequences (indexed from 0), which elements are removed from a
-/// and added in b, and the two diagonal vectors the searches reuse from box to box.
+/// The state of one diff: the two sequences, which elements are removed from a and added in b,
+/// and the two diagonal vectors the searches reuse from box to box.
 private struct MyersSearch<T: Equatable> {
     let a: [T]
     let b: [T]
@@ -52,17 +52,22 @@ private struct MyersSearch<T: Equatable> {
     static var unreachedForward: Int { -1 }
     static var unreachedBackward: Int { Int.max }
 
-    init(a: ArraySlice<T>, b: ArraySlice<T>) {
-        self.a = Array(a)
-        self.b = Array(b)
+    let middle: Box
+
+    /// A diff of a and b whose differences all lie in `middle`.
+    init(a: [T], b: [T], middle: Box) {
+        self.a = a
+        self.b = b
+        self.middle = middle
         removed = Array(repeating: false, count: a.count)
         added = Array(repeating: false, count: b.count)
-        // Diagonals of any box run from -m - 1 to n + 1, counting the two sentinels.
-        forward = Array(repeating: Self.unreachedForward, count: a.count + b.count + 3)
-        backward = Array(repeating: Self.unreachedBackward, count: a.count + b.count + 3)
+        // Diagonals of any box inside the middle run from -m - 1 to n + 1, with two sentinels.
+        let size = (middle.x1 - middle.x0) + (middle.y1 - middle.y0)
+        forward = Array(repeating: Self.unreachedForward, count: size + 3)
+        backward = Array(repeating: Self.unreachedBackward, count: size + 3)
         // At least 256 edits, more for very long inputs: about the square root of their length.
         var root = 0
-        while (root + 1) * (root + 1) <= a.count + b.count { root += 1 }
+        while (root + 1) * (root + 1) <= size { root += 1 }
         maxCost = max(256, root)
     }
 
@@ -72,7 +77,7 @@ private struct MyersSearch<T: Equatable> {
     /// Marks every removed and added element. A stack of boxes instead of recursion keeps deep
     /// splits (possible after the cost cut-off) off the call stack.
     mutating func run() {
-        var boxes = [Box(x0: 0, x1: a.count, y0: 0, y1: b.count)]
+        var boxes = [middle]
         while var box = boxes.popLast() {
             // Shrink the box by its common prefix and suffix.
             while box.x0 < box.x1, box.y0 < box.y1, a[box.x0] == b[box.y0] {
@@ -131,7 +136,8 @@ private struct MyersSearch<T: Equatable> {
                 clear(&forward, -d - 1, Self.unreachedForward)
                 clear(&forward, d + 1, Self.unreachedForward)
             }
-            for k in stride(from: max(-d, -m + ((m + d) & 1)), through: min(d, n - ((n + d) & 1)), by: 2) {
+            // (From the highest diagonal down, as xdiff does, so ties resolve as in git.)
+            for k in stride(from: min(d, n - ((n + d) & 1)), through: max(-d, -m + ((m + d) & 1)), by: -2) {
                 // The best of: this diagonal at a lower cost, a move down from k + 1, a move
                 // right from k - 1, each only if it stays inside the box.
                 var x = forward[index(k)]
@@ -155,8 +161,8 @@ private struct MyersSearch<T: Equatable> {
                 clear(&backward, delta - d - 1, Self.unreachedBackward)
                 clear(&backward, delta + d + 1, Self.unreachedBackward)
             }
-            for k in stride(from: max(delta - d, -m + ((m + delta + d) & 1)),
-                            through: min(delta + d, n - ((n + delta + d) & 1)), by: 2) {
+            for k in stride(from: min(delta + d, n - ((n + delta + d) & 1)),
+                            through: max(delta - d, -m + ((m + delta + d) & 1)), by: -2) {
                 var x = backward[index(k)]
                 let up = backward[index(k - 1)]
                 if up != Self.unreachedBackward, up - k >= 0, up < x { x = up }
@@ -197,6 +203,17 @@ private struct MyersSearch<T: Equatable> {
         return (box.x0 + best.x, box.y0 + best.y)
     }
 
+    /// Moves each run of removals, then each run of additions, to where git's diff puts it,
+    /// which among equally short diffs picks the one git picks.
+    mutating func slideHunks() {
+        var removals = Slider(elements: a, changed: removed, other: added)
+        removals.run()
+        removed = removals.changed
+        var additions = Slider(elements: b, changed: added, other: removed)
+        additions.run()
+        added = additions.changed
+    }
+
     /// The marks as hunks: each maximal run of removals and additions between two kept elements.
     func hunks() -> [SequenceHunk] {
         var out: [SequenceHunk] = []
@@ -218,5 +235,98 @@ private struct MyersSearch<T: Equatable> {
             out.append(SequenceHunk(a: x0..<x, b: y0..<y))
         }
         return out
+    }
+}
+
+/// A run of changed elements `start..<end` of one sequence, between two kept ones. It may be
+/// empty, lying just before element `start`.
+private struct ChangeRun {
+    var start = 0, end = 0
+
+    var isEmpty: Bool { start == end }
+
+    static func isSet(_ flags: [Bool], _ i: Int) -> Bool { i >= 0 && i < flags.count && flags[i] }
+
+    /// The first run of `flags`.
+    init(first flags: [Bool]) {
+        while Self.isSet(flags, end) { end += 1 }
+    }
+
+    /// Moves to the next run, after the kept element that ends this one; false at the end.
+    mutating func next(_ flags: [Bool]) -> Bool {
+        if end >= flags.count { return false }
+        start = end + 1
+        end = start
+        while Self.isSet(flags, end) { end += 1 }
+        return true
+    }
+
+    /// Moves to the previous run; false at the start.
+    mutating func previous(_ flags: [Bool]) -> Bool {
+        if start <= 0 { return false }
+        end = start - 1
+        start = end
+        while Self.isSet(flags, start - 1) { start -= 1 }
+        return true
+    }
+}
+
+/// git's `xdl_change_compact` (without the indent heuristic, as `git merge-file` runs it). A run
+/// of changes whose first element equals the element after it can slide down one place, one
+/// whose last equals the element before it up one, and the diff stays as long. Each run is slid
+/// as far down as it goes (absorbing runs it meets), then back up to the last place where it
+/// lines up with a run of changes in the other sequence, if it passed one.
+///
+/// The runs of the two sequences pair up, one for one, between the kept elements; `other` marks
+/// the other sequence's changes, and its run paired with the current one is tracked alongside.
+private struct Slider<T: Equatable> {
+    let elements: [T]
+    var changed: [Bool]
+    let other: [Bool]
+
+    mutating func slideDown(_ run: inout ChangeRun) -> Bool {
+        guard run.end < elements.count, elements[run.start] == elements[run.end] else { return false }
+        changed[run.start] = false
+        changed[run.end] = true
+        run.start += 1
+        run.end += 1
+        while ChangeRun.isSet(changed, run.end) { run.end += 1 }
+        return true
+    }
+
+    mutating func slideUp(_ run: inout ChangeRun) -> Bool {
+        guard run.start > 0, elements[run.start - 1] == elements[run.end - 1] else { return false }
+        changed[run.start - 1] = true
+        changed[run.end - 1] = false
+        run.start -= 1
+        run.end -= 1
+        while ChangeRun.isSet(changed, run.start - 1) { run.start -= 1 }
+        return true
+    }
+
+    mutating func run() {
+        var run = ChangeRun(first: changed), paired = ChangeRun(first: other)
+        while true {
+            if !run.isEmpty {
+                var earliestEnd: Int, alignedEnd: Int?, size: Int
+                repeat {
+                    size = run.end - run.start
+                    alignedEnd = nil
+                    while slideUp(&run) { _ = paired.previous(other) }
+                    earliestEnd = run.end
+                    if !paired.isEmpty { alignedEnd = run.end }
+                    while slideDown(&run) {
+                        _ = paired.next(other)
+                        if !paired.isEmpty { alignedEnd = run.end }
+                    }
+                } while size != run.end - run.start
+                // Back up to the last place it lined up with the other side's changes.
+                if run.end != earliestEnd, alignedEnd != nil {
+                    while paired.isEmpty, slideUp(&run), paired.previous(other) {}
+                }
+            }
+            guard run.next(changed) else { break }
+            _ = paired.next(other)
+        }
     }
 }

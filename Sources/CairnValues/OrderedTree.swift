@@ -73,12 +73,17 @@ extension OrderedTree {
     /// they touch. At each level, chunking restarts at the start of the first node an edit
     /// touches and stops once a new boundary falls where an old one was; the nodes it replaced
     /// and the nodes it made become the edits of the level above.
-    static func apply(_ edits: [LevelEdit], to root: TreeRoot, kind: TreeKind, store: NodeStore) throws -> TreeRoot {
+    ///
+    /// With `level` above 0 the edits are of that level's entries (subtrees by hash, as a
+    /// merge links in leaves it did not read); the tree must be taller than `level`.
+    static func apply(_ edits: [LevelEdit], to root: TreeRoot, kind: TreeKind, store: NodeStore,
+                      level startLevel: Int = 0) throws -> TreeRoot {
         guard !edits.isEmpty else { return root }
         // Each level's edits apply to the old tree's nodes at that level.
         var edits = edits
         let rootNode = try store.rootNode(root)
-        var level = 0
+        precondition(rootNode.level >= startLevel, "edits above the tree's root")
+        var level = startLevel
         while true {
             if edits.isEmpty { return root }  // nothing changed below: the tree is as it was
             let result = try editLevel(level, edits: edits, rootNode: rootNode, kind: kind, store: store)

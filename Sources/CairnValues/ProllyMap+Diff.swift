@@ -57,6 +57,19 @@ public struct TreeDiffIterator {
         return nil
     }
 
+    /// Skips every difference whose key is below `key` without reading what lies between:
+    /// both trees are entered afresh at `key`. Only for moving forward: `key` must not be below
+    /// the key of a difference already returned.
+    public mutating func skip(to key: [UInt8]) throws {
+        if done { return }
+        let ra = try store.rootNode(a), rb = try store.rootNode(b)
+        x = try key.withUnsafeBytes { try TreeCursor.seek(store: store, root: ra, key: $0) }
+        y = try key.withUnsafeBytes { try TreeCursor.seek(store: store, root: rb, key: $0) }
+        if ra.count == 0 { x!.path.removeAll() }
+        if rb.count == 0 { y!.path.removeAll() }
+        started = true
+    }
+
     private static func step(_ x: inout TreeCursor, _ y: inout TreeCursor, valued: Bool) throws -> EncodedDiff? {
         func value(_ c: TreeCursor) -> [UInt8]? { valued ? c.node.valueBytes(c.index) : nil }
         while !x.atEnd || !y.atEnd {

@@ -114,12 +114,36 @@ struct TableRowsMerge {
 
     /// The merged rows tree: ours' rows with theirs' changes applied.
     mutating func run(_ m: inout ThreeWayMerge) throws -> ProllyMap {
+        if oursInLayout && theirsInLayout {
+            // Both sides' rows are in the merged layout (always so when the schemas agree):
+            // only theirs' changes are read, and runs of leaves only theirs changed are linked
+            // in by hash.
+            return try TreeMerge.apply(base: base.rows, ours: ours.rows, theirs: theirs.rows) { key, rb, ro, rt in
+                if ro == rt { return .keep }
+                if ro == rb {
+                    guard let rt else { return .remove }
+                    return .set(rt, refs: try EncodedView.refs(rt))
+                }
+                guard let e = try row(&m, key: key, base: rb, ours: ro, theirs: rt) else { return .keep }
+                guard let v = e.value else { return .remove }
+                return .set(v, refs: e.refs)
+            }
+        }
+        return try streamBoth(&m)
+    }
+
+    /// The general case: a side's rows change layout, so both sides' changes are streamed.
+    private mutating func streamBoth(_ m: inout ThreeWayMerge) throws -> ProllyMap {
         var io = base.rows.diffIterator(to: ours.rows)
         var it = base.rows.diffIterator(to: theirs.rows)
         var result = ours.rows
         var edits: [(key: [UInt8], value: [UInt8]?, refs: [Hash])] = []
         var dO = try io.next(), dT = try it.next()
+        // Ours' own changes need not be read when its rows are in the merged layout: after a
+        // run of them, the ours diff jumps to theirs' next key, and it stops with theirs.
+        var oursRun = 0
         while dO != nil || dT != nil {
+            if oursInLayout && dT == nil { break }
             let order: Int = switch (dO, dT) {
             case let (x?, y?): KeyOrder.compare(x.key, y.key)
             case (nil, _): 1
@@ -128,10 +152,19 @@ struct TableRowsMerge {
             if order < 0 {
                 // Only ours changed the row: it stands, unless its layout must change.
                 let x = dO!
+                if oursInLayout {
+                    oursRun += 1
+                    if oursRun >= 16, let y = dT {
+                        try io.skip(to: y.key)
+                        oursRun = 0
+                    }
+                    dO = try io.next()
+                    continue
+                }
                 dO = try io.next()
-                if oursInLayout { continue }
                 if let e = try row(&m, key: x.key, base: x.old, ours: x.new, theirs: x.old) { edits.append(e) }
             } else if order > 0 {
+                oursRun = 0
                 let y = dT!
                 dT = try it.next()
                 if theirsInLayout {

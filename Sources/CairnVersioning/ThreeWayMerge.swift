@@ -188,49 +188,32 @@ public struct ThreeWayMerge {
 
     // MARK: Collections
 
-    /// Maps merge key by key. Only the keys theirs changed are visited with their values; ours'
-    /// own changes are only compared by key. `rootRules`, at the root, is the already merged
-    /// `.rules` entry.
+    /// Maps merge key by key. Only the keys theirs changed are visited; runs of leaves only
+    /// theirs changed are linked in by hash (``TreeMerge``). `rootRules`, at the root, is the
+    /// already merged `.rules` entry.
     private mutating func mergeMap(_ b: ProllyMap, _ o: ProllyMap, _ t: ProllyMap, path: [String],
                                    rootRules: Value?? = nil) throws -> ProllyMap {
-        var ours = b.diffIterator(to: o)
-        var theirs = b.diffIterator(to: t)
-        var result = o
-        var edits: [(key: [UInt8], value: [UInt8]?, refs: [Hash])] = []
-        var d = try ours.next()
-        while let dt = try theirs.next() {
-            while let x = d, KeyOrder.compare(x.key, dt.key) < 0 { d = try ours.next() }
-            if let x = d, KeyOrder.compare(x.key, dt.key) == 0 {
-                d = try ours.next()
-                if x.new == dt.new { continue }
-                let key = try Value.decode(dt.key, store: store)
-                let merged: Value?
-                if path.isEmpty, case .string(MergeRules.rootName) = key, let r = rootRules {
-                    merged = r
-                } else {
-                    merged = try mergeValue(try x.old.map { try Value.decode($0, store: store) },
-                                            try x.new.map { try Value.decode($0, store: store) },
-                                            try dt.new.map { try Value.decode($0, store: store) },
-                                            path: path + [try key.segmentText()])
-                }
-                let ourValue = try x.new.map { try Value.decode($0, store: store) }
-                if merged == ourValue { continue }
-                if let merged {
-                    let (bytes, refs) = try merged.encodedWithRefs(store: store)
-                    edits.append((dt.key, bytes, refs))
-                } else {
-                    edits.append((dt.key, nil, []))
-                }
-            } else {
+        try TreeMerge.apply(base: b, ours: o, theirs: t) { keyBytes, bv, ov, tv in
+            if ov == tv { return .keep }
+            if ov == bv {
                 // Only theirs changed this key: theirs' entry, by its bytes.
-                edits.append((dt.key, dt.new, try dt.new.map { try EncodedView.refs($0) } ?? []))
+                guard let tv else { return .remove }
+                return .set(tv, refs: try EncodedView.refs(tv))
             }
-            if edits.count >= 4096 {
-                result = try result.editingEncoded(edits)
-                edits.removeAll(keepingCapacity: true)
+            let key = try Value.decode(keyBytes, store: store)
+            let ourValue = try ov.map { try Value.decode($0, store: store) }
+            let merged: Value?
+            if path.isEmpty, case .string(MergeRules.rootName) = key, let r = rootRules {
+                merged = r
+            } else {
+                merged = try mergeValue(try bv.map { try Value.decode($0, store: store) }, ourValue,
+                                        try tv.map { try Value.decode($0, store: store) }, path: path + [try key.segmentText()])
             }
+            if merged == ourValue { return .keep }
+            guard let merged else { return .remove }
+            let (bytes, refs) = try merged.encodedWithRefs(store: store)
+            return .set(bytes, refs: refs)
         }
-        return edits.isEmpty ? result : try result.editingEncoded(edits)
     }
 
     private mutating func mergeStruct(_ b: StructValue, _ o: StructValue, _ t: StructValue, path: [String]) throws -> Value {

@@ -30,6 +30,10 @@ public protocol ChunkStore: AnyObject, Sendable {
     /// (false) when any one does not currently equal its `expected`. A merge commit moves its
     /// branch and the branch's working set together this way.
     func compareAndSwapRefs(_ moves: [RefMove]) throws -> Bool
+    /// Writes a batch (as ``put(_:)``) and moves refs (as ``compareAndSwapRefs(_:)``) in one
+    /// step: false, writing nothing, when a ref does not equal its `expected`. A commit
+    /// stores its last chunks and moves its branch this way, in one transaction.
+    func put(_ batch: [ChunkWrite], moving moves: [RefMove]) throws -> Bool
     /// Every ref whose name starts with `prefix`, sorted by name.
     func refs(prefix: String) throws -> [(name: String, hash: Hash)]
 
@@ -38,6 +42,15 @@ public protocol ChunkStore: AnyObject, Sendable {
     func forEachHash(_ body: (Hash) throws -> Void) throws
     /// Up to `limit` stored hashes in `range`, in order. Revisions use it to expand a prefix.
     func hashes(in range: ClosedRange<Hash>, limit: Int) throws -> [Hash]
+}
+
+extension ChunkStore {
+    /// Stores that cannot do both in one transaction write the chunks, then move the refs:
+    /// the refs still move only onto chunks that are there.
+    public func put(_ batch: [ChunkWrite], moving moves: [RefMove]) throws -> Bool {
+        try put(batch)
+        return try compareAndSwapRefs(moves)
+    }
 }
 
 /// One ref move of ``ChunkStore/compareAndSwapRefs(_:)``.

@@ -36,6 +36,21 @@ public final class MemoryChunkStore: ChunkStore, LocalSettings, @unchecked Senda
         try compareAndSwapRefs([RefMove(name, expected: expected, new: new)])
     }
 
+    public func put(_ batch: [ChunkWrite], moving moves: [RefMove]) throws -> Bool {
+        for m in moves { try ChunkStoreRules.validateRefName(m.name) }
+        return try lock.withLock {
+            for m in moves where refTable[m.name] != m.expected { return false }
+            try ChunkStoreRules.checkComplete(batch) { hs in Set(hs.filter { chunks[$0] != nil }) }
+            let written = Set(batch.map(\.chunk.hash))
+            for m in moves {
+                if let new = m.new, chunks[new] == nil, !written.contains(new) { throw StoreError.refTargetMissing(ref: m.name, target: new) }
+            }
+            for w in batch { chunks[w.chunk.hash] = w.chunk }
+            for m in moves { refTable[m.name] = m.new }
+            return true
+        }
+    }
+
     public func compareAndSwapRefs(_ moves: [RefMove]) throws -> Bool {
         for m in moves { try ChunkStoreRules.validateRefName(m.name) }
         return try lock.withLock {

@@ -290,42 +290,87 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
 
     public func put(_ batch: [ChunkWrite]) throws {
         guard !batch.isEmpty else { return }
+        _ = try put(batch, moving: [])
+    }
+
+    public func put(_ batch: [ChunkWrite], moving moves: [RefMove]) throws -> Bool {
         for w in batch where w.chunk.data.count > Chunk.maxSize { throw StoreError.chunkTooLarge(size: w.chunk.data.count) }
+        for m in moves { try ChunkStoreRules.validateRefName(m.name) }
         let pipeline = CompressionPipeline(batch, pool: compressors)
-        try withConnection { conn in
+        return try withConnection { conn in
             try conn.transaction {
-                try ChunkStoreRules.checkComplete(batch) { hs in
-                    var found = Set<Hash>()
-                    for h in hs where try Self.has(h, conn) { found.insert(h) }
-                    return found
-                }
-                let insert = try conn.statement("INSERT OR IGNORE INTO chunks(hash, codec, size, data) VALUES (?, ?, ?, ?)")
-                var added = 0, stored = 0, raw = 0
-                for (i, w) in batch.enumerated() {
-                    let e = pipeline.encoded(i)
-                    insert.reset()
-                    try insert.bind(1, w.chunk.hash)
-                    try insert.bind(2, e.codec.rawValue)
-                    try insert.bind(3, Int64(w.chunk.data.count))
-                    try e.bytes.withUnsafeBytes { stored in
-                        try insert.bind(4, borrowing: stored)
-                        try insert.step()
-                        insert.reset()
-                    }
-                    if conn.changes == 1 {
-                        added += 1
-                        stored += e.bytes.count
-                        raw += w.chunk.data.count
-                    }
-                }
-                if added > 0 {
-                    let update = try conn.statement(
-                        "UPDATE totals SET chunks = chunks + ?, bytes_stored = bytes_stored + ?, bytes_uncompressed = bytes_uncompressed + ? WHERE id = 0")
-                    try update.bind(1, Int64(added))
-                    try update.bind(2, Int64(stored))
-                    try update.bind(3, Int64(raw))
-                    try update.step()
-                }
+                guard try Self.refsMatch(moves, conn) else { return false }
+                try Self.insert(batch, pipeline, conn)
+                try Self.move(moves, conn)
+                return true
+            }
+        }
+    }
+
+    /// Stores a batch inside a transaction, refusing it whole when a chunk references one that
+    /// is neither present nor in the batch.
+    private static func insert(_ batch: [ChunkWrite], _ pipeline: CompressionPipeline, _ conn: SQLiteConnection) throws {
+        guard !batch.isEmpty else { return }
+        try ChunkStoreRules.checkComplete(batch) { hs in
+            var found = Set<Hash>()
+            for h in hs where try Self.has(h, conn) { found.insert(h) }
+            return found
+        }
+        let insert = try conn.statement("INSERT OR IGNORE INTO chunks(hash, codec, size, data) VALUES (?, ?, ?, ?)")
+        var added = 0, stored = 0, raw = 0
+        for (i, w) in batch.enumerated() {
+            let e = pipeline.encoded(i)
+            insert.reset()
+            try insert.bind(1, w.chunk.hash)
+            try insert.bind(2, e.codec.rawValue)
+            try insert.bind(3, Int64(w.chunk.data.count))
+            try e.bytes.withUnsafeBytes { stored in
+                try insert.bind(4, borrowing: stored)
+                try insert.step()
+                insert.reset()
+            }
+            if conn.changes == 1 {
+                added += 1
+                stored += e.bytes.count
+                raw += w.chunk.data.count
+            }
+        }
+        if added > 0 {
+            let update = try conn.statement(
+                "UPDATE totals SET chunks = chunks + ?, bytes_stored = bytes_stored + ?, bytes_uncompressed = bytes_uncompressed + ? WHERE id = 0")
+            try update.bind(1, Int64(added))
+            try update.bind(2, Int64(stored))
+            try update.bind(3, Int64(raw))
+            try update.step()
+        }
+    }
+
+    /// Whether every ref equals its move's `expected`, inside a transaction.
+    private static func refsMatch(_ moves: [RefMove], _ conn: SQLiteConnection) throws -> Bool {
+        guard !moves.isEmpty else { return true }
+        let read = try conn.statement("SELECT hash FROM refs WHERE name = ?")
+        for m in moves {
+            try read.bind(1, m.name)
+            let current = try read.step() ? read.hash(0) : nil
+            read.reset()
+            guard current == m.expected else { return false }
+        }
+        return true
+    }
+
+    /// Moves refs inside a transaction, after their targets are stored.
+    private static func move(_ moves: [RefMove], _ conn: SQLiteConnection) throws {
+        for m in moves {
+            if let new = m.new {
+                guard try Self.has(new, conn) else { throw StoreError.refTargetMissing(ref: m.name, target: new) }
+                let write = try conn.statement("INSERT OR REPLACE INTO refs(name, hash) VALUES (?, ?)")
+                try write.bind(1, m.name)
+                try write.bind(2, new)
+                try write.step()
+            } else {
+                let delete = try conn.statement("DELETE FROM refs WHERE name = ?")
+                try delete.bind(1, m.name)
+                try delete.step()
             }
         }
     }
@@ -388,26 +433,8 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
         for m in moves { try ChunkStoreRules.validateRefName(m.name) }
         return try withConnection { conn in
             try conn.transaction(immediate: true) {
-                let read = try conn.statement("SELECT hash FROM refs WHERE name = ?")
-                for m in moves {
-                    try read.bind(1, m.name)
-                    let current = try read.step() ? read.hash(0) : nil
-                    read.reset()
-                    guard current == m.expected else { return false }
-                    if let new = m.new, try !Self.has(new, conn) { throw StoreError.refTargetMissing(ref: m.name, target: new) }
-                }
-                for m in moves {
-                    if let new = m.new {
-                        let write = try conn.statement("INSERT OR REPLACE INTO refs(name, hash) VALUES (?, ?)")
-                        try write.bind(1, m.name)
-                        try write.bind(2, new)
-                        try write.step()
-                    } else {
-                        let delete = try conn.statement("DELETE FROM refs WHERE name = ?")
-                        try delete.bind(1, m.name)
-                        try delete.step()
-                    }
-                }
+                guard try Self.refsMatch(moves, conn) else { return false }
+                try Self.move(moves, conn)
                 return true
             }
         }

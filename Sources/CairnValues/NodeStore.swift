@@ -130,6 +130,40 @@ public final class NodeStore: @unchecked Sendable {
         }
     }
 
+    /// Writes every buffered node and moves `moves` in one step of the chunk store (one
+    /// transaction for SQLite): false, moving nothing, when a ref is not at its `expected`.
+    /// The nodes of a failed move are written anyway by a later flush.
+    public func flush(moving moves: [RefMove]) throws -> Bool {
+        inFlightSlot.wait()  // the previous batch is stored (or failed)
+        defer { inFlightSlot.signal() }
+        let batch: [ChunkWrite] = try lock.withLock {
+            if let e = writeError {
+                writeError = nil
+                throw e
+            }
+            inFlight = pendingNodes
+            defer { pending.removeAll(); pendingNodes.removeAll(); pendingBytes = 0 }
+            return pending
+        }
+        do {
+            let moved = try chunks.put(batch, moving: moves)
+            lock.withLock { inFlight.removeAll() }
+            if !moved { try chunks.put(batch) }
+            return moved
+        } catch {
+            // Keep the nodes readable and buffered, as a failed flush leaves them.
+            lock.withLock {
+                for w in batch where pendingNodes[w.chunk.hash] == nil {
+                    pendingNodes[w.chunk.hash] = w.chunk.data
+                    pending.append(w)
+                    pendingBytes += w.chunk.data.count
+                }
+                inFlight.removeAll()
+            }
+            throw error
+        }
+    }
+
     /// Drops the decoded-node cache (for cold measurements).
     public func clearCache() {
         lock.withLock {

@@ -144,15 +144,14 @@ extension Repository {
         return "commit " + String(commit.description.prefix(10))
     }
 
-    /// Moves a branch and its working set together, by one compare-and-swap of both refs,
-    /// after one flush of every chunk written so far (the commit's too).
+    /// Moves a branch and its working set together, by one compare-and-swap of both refs in
+    /// the same step that stores every chunk written so far (the commit's too).
     func moveBranchAndWorkingSet(_ branch: String, from head: Hash?, to commit: Hash, workingSet ws: WorkingSet,
                                  expected: Hash?) throws {
         let wsHash = try ws.write(store: store)
-        try store.flush()
         let moves = [RefMove(RefName.branch(branch).description, expected: head, new: commit),
                      RefMove(RefName.working(branch).description, expected: expected, new: wsHash)]
-        guard try chunks.compareAndSwapRefs(moves) else { throw RepositoryError.concurrentUpdate("branch \(branch)") }
+        guard try store.flush(moving: moves) else { throw RepositoryError.concurrentUpdate("branch \(branch)") }
     }
 
     /// Ends a merge in progress, putting the working set back as it was before the merge.

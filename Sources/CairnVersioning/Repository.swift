@@ -90,8 +90,7 @@ public final class Repository: @unchecked Sendable {
     /// Moves `working/BRANCH` from `expected` (its ref, nil while implied by HEAD) to `ws`.
     public func setWorkingSet(_ ws: WorkingSet, branch: String, expected: Hash?) throws {
         let newHash = try ws.write(store: store)
-        try store.flush()
-        guard try chunks.compareAndSwapRef(.working(branch), expected: expected, new: newHash) else {
+        guard try store.flush(moving: [RefMove(RefName.working(branch).description, expected: expected, new: newHash)]) else {
             throw RepositoryError.concurrentUpdate("the working set of \(branch)")
         }
     }
@@ -121,13 +120,12 @@ public final class Repository: @unchecked Sendable {
         }
         var parents = parent.map { [$0] } ?? []
         if let m = ws.merge { parents.append(m.theirs) }
-        let hash = try writeCommit(root: working, parents: parents, author: author, date: date, message: text,
-                                   flush: ws.merge == nil)
+        let hash = try writeCommit(root: working, parents: parents, author: author, date: date, message: text, flush: false)
         if ws.merge != nil {
             // The branch moves and the merge ends in one step.
             try moveBranchAndWorkingSet(branch, from: parent, to: hash, workingSet: WorkingSet(root: working), expected: wsRef)
         } else {
-            guard try chunks.compareAndSwapRef(.branch(branch), expected: parent, new: hash) else {
+            guard try store.flush(moving: [RefMove(RefName.branch(branch).description, expected: parent, new: hash)]) else {
                 throw RepositoryError.concurrentUpdate("branch \(branch)")
             }
         }

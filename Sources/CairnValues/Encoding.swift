@@ -239,7 +239,8 @@ extension ByteReader {
         case .structValue:
             let name = try utf8String()
             let n = try count(minItemSize: 2)
-            var fields: [(String, Value)] = []
+            var fields: [(name: String, value: Value)] = []
+            fields.reserveCapacity(n)
             var previous: String?
             for _ in 0..<n {
                 let fieldAt = pos
@@ -248,7 +249,7 @@ extension ByteReader {
                 previous = f
                 fields.append((f, try value(store: store, depth: depth + 1)))
             }
-            return .struct(StructValue(name: name, fields: fields))
+            return .struct(StructValue(name: name, sortedFields: fields))
         case .ref:
             let h = try hash()
             let k = try byte()

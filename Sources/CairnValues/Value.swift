@@ -67,7 +67,16 @@ public struct StructValue: Sendable {
         self.fields = byName.sorted { utf8Less($0.key, $1.key) }.map { (name: $0.key, value: $0.value) }
     }
 
-    public subscript(field: String) -> Value? { fields.first { $0.name == field }?.value }
+    /// Fields already sorted by name and unique, as the decoder has checked them.
+    init(name: String, sortedFields: [(name: String, value: Value)]) {
+        self.name = name
+        fields = sortedFields
+    }
+
+    public subscript(field: String) -> Value? {
+        for f in fields where f.name.utf8.elementsEqual(field.utf8) { return f.value }
+        return nil
+    }
 }
 
 /// A typed pointer to a chunk that holds one value of `targetKind`.

@@ -51,6 +51,17 @@ func setUpMerge(_ repo: Repository, pattern: String, feature: String) throws -> 
     return f
 }
 
+/// Again on an existing history (for profiling): `cairn-bench merge-base-again WORKDIR`.
+func mergeBaseAgain(work: String) throws {
+    let chunks = try StoreDirectory.open(in: work)
+    let a = try chunks.ref("heads/main")!, b = try chunks.ref("heads/other")!
+    let repo = Repository(chunks: chunks)
+    var c = try repo.commit(a)
+    while let p = c.parents.first { c = try repo.commit(p) }
+    chunks.close()
+    for _ in 0..<5 { try timeMergeBase(work: work, a: a, b: b, root: c.hash) }
+}
+
 func mergeBench(storeDir: String, pattern: String, setupOnly: Bool) throws {
     let chunks = try StoreDirectory.open(in: storeDir)
     defer { chunks.close() }
@@ -58,6 +69,15 @@ func mergeBench(storeDir: String, pattern: String, setupOnly: Bool) throws {
     let feature = "bench-\(pattern)"
     let f = try setUpMerge(repo, pattern: pattern, feature: feature)
     if setupOnly { return }
+    if ProcessInfo.processInfo.environment["CAIRN_BENCH_BASES"] != nil {
+        let ours = try repo.head()!.hash
+        for _ in 0..<3 {
+            let t = try seconds { _ = try repo.mergeBases(ours, f) }
+            let g = try seconds { _ = try chunks.getMany([ours, f]) }
+            let c = try seconds { _ = try repo.commit(ours) }
+            print("bases", t * 1000, "getMany", g * 1000, "commit", c * 1000)
+        }
+    }
     if ProcessInfo.processInfo.environment["CAIRN_BENCH_MERGE_LOOP"] != nil {
         // For profiling: the merge alone, many times.
         let ours = try repo.head()!.hash
@@ -91,8 +111,8 @@ func mergeBench(storeDir: String, pattern: String, setupOnly: Bool) throws {
 func mergeBaseBench(work: String) throws {
     try? FileManager.default.removeItem(atPath: work)
     try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-    var chunks = try StoreDirectory.create(in: work)
-    var repo = Repository(chunks: chunks)
+    let chunks = try StoreDirectory.create(in: work)
+    let repo = Repository(chunks: chunks)
     let root = try repo.commitWorkingSet(message: "root", author: "bench", allowEmpty: true)
     try repo.createBranch("other", at: root.hash)
     for i in 0..<10_000 { _ = try repo.commitWorkingSet(message: "main \(i)", author: "bench", allowEmpty: true) }
@@ -100,11 +120,16 @@ func mergeBaseBench(work: String) throws {
     for i in 0..<10_000 { _ = try repo.commitWorkingSet(message: "other \(i)", author: "bench", allowEmpty: true) }
     let a = try chunks.ref("heads/main")!, b = try chunks.ref("heads/other")!
     chunks.close()
-    chunks = try StoreDirectory.open(in: work)
-    repo = Repository(chunks: chunks)
+    try timeMergeBase(work: work, a: a, b: b, root: root.hash)
+}
+
+/// The merge base of `a` and `b` in the store at `work`, from a fresh store handle.
+func timeMergeBase(work: String, a: Hash, b: Hash, root: Hash) throws {
+    let chunks = try StoreDirectory.open(in: work)
+    let repo = Repository(chunks: chunks)
     var bases: [Hash] = []
     let t = try seconds { bases = try repo.mergeBases(a, b) }
-    precondition(bases == [root.hash])
+    precondition(bases == [root])
     figure("merge_base_10k_ms", t * 1000, "ms")
     chunks.close()
 }

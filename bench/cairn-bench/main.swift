@@ -420,6 +420,8 @@ case "merge" where args.count == 4 || (args.count == 5 && args[4] == "--setup-on
     try mergeBench(storeDir: args[2], pattern: args[3], setupOnly: args.count == 5)
 case "merge-base" where args.count == 3:
     try mergeBaseBench(work: args[2])
+case "merge-base-again" where args.count == 3:
+    try mergeBaseAgain(work: args[2])
 default:
     print("usage: cairn-bench store CSV WORKDIR | get-stages STORE.db")
     exit(2)

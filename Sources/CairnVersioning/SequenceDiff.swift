@@ -17,6 +17,8 @@ struct SequenceHunk: Equatable, Sendable {
 /// minimal), and the same final sliding of hunks among equally short diffs. For Hashable
 /// elements it also first sets aside, as xdiff does, elements found nowhere in the other
 /// sequence (and very common ones amid many such), which the search then need not look at.
+/// Not copied: xdiff's "good snake" heuristic, which can only act when the two sequences
+/// together leave over 65,000 elements to search; there the diffs may differ, both valid.
 enum SequenceDiff {
     /// Minimal (or near-minimal) hunks from a to b, in increasing order, non-overlapping,
     /// non-adjacent (adjacent hunks are merged into one).
@@ -93,8 +95,7 @@ enum SequenceDiff {
     /// times as many of them as very common ones. Looks at most 100 elements each way.
     private static func amidUnmatched(_ kind: [Int], _ i: Int, _ range: Range<Int>) -> Bool {
         let lower = max(range.lowerBound, i - 100), upper = min(range.upperBound - 1, i + 100)
-        var unmatched = 0, common = 1
-        var before = 0
+        var common = 1, before = 0
         var j = i - 1
         while j >= lower, kind[j] != 1 {
             if kind[j] == 0 { before += 1 } else { common += 1 }
@@ -109,8 +110,7 @@ enum SequenceDiff {
             j += 1
         }
         guard after > 0 else { return false }
-        unmatched = before + after
-        return common * 4 < common + unmatched
+        return common * 4 < common + before + after
     }
 
     /// xdiff's `xdl_bogosqrt`: a power of two near the square root of n.
@@ -129,11 +129,11 @@ enum SequenceDiff {
         removals.run()
         var additions = Slider(elements: b, changed: added, other: removals.changed)
         additions.run()
-        return hunks(removed: removals.changed, added: additions.changed)
+        return hunksFromMarks(removed: removals.changed, added: additions.changed)
     }
 
     /// Each maximal run of removals and additions between two kept elements, as a hunk.
-    private static func hunks(removed: [Bool], added: [Bool]) -> [SequenceHunk] {
+    private static func hunksFromMarks(removed: [Bool], added: [Bool]) -> [SequenceHunk] {
         var out: [SequenceHunk] = []
         var x = 0, y = 0
         while x < removed.count || y < added.count {
@@ -230,8 +230,8 @@ private struct MyersSearch<T: Equatable> {
         }
     }
 
-    /// A point of a shortest path through `box` (whose first and last elements differ, and which
-    /// is neither empty nor one wide), found where the forward search from the top-left corner
+    /// A point of a shortest path through `box` (not empty on either side, and whose first and
+    /// last elements differ), found where the forward search from the top-left corner
     /// meets the backward search from the bottom-right one. Coordinates inside are relative to
     /// the box; a move right removes a[x], a move down adds b[y], a diagonal keeps a match.
     mutating func split(_ box: Box) -> (x: Int, y: Int, kind: SplitKind) {

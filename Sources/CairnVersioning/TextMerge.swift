@@ -14,7 +14,8 @@
 ///
 /// This is git's rule: it also conflicts on touching hunks and on two different insertions at
 /// the same point, and its zealous refinement of a conflict clears it exactly when the two
-/// sides' lines over the conflict are equal.
+/// sides' lines over the conflict are equal. The line diffs come from SequenceDiff, which makes
+/// the choices git's diff makes where lines repeat, so the hunks themselves agree too.
 enum TextMerge {
     /// Merges the edits base→ours and base→theirs. nil means a conflict.
     static func merge(base: String, ours: String, theirs: String) -> String? {

@@ -107,28 +107,38 @@ import Testing
     /// merges cleanly (exit 0), the same text; where it reports conflicts (exit > 0), nil.
     ///
     /// The base has distinct lines, and every line either side adds is new (though theirs may
-    /// repeat one of ours' edits exactly, for identical edits). Then each diff has one shortest
-    /// form, which git's diff finds too, and agreement must be exact. (With repeated lines, two
-    /// shortest diffs can place a hunk differently, and git's choice is its own heuristics'.)
+    /// repeat one of ours' edits exactly, for identical edits). Then each diff has only one
+    /// shortest form, so this checks the merge rule itself.
     @Test(.enabled(if: GitMergeFile.isAvailable)) func agreesWithGitMergeFile() throws {
+        try expectAgreementWithGit((UInt64(0)..<300).map { MergeCase(seed: $0) })
+    }
+
+    /// Lines that repeat, as blank lines and braces do, let equally short diffs put a hunk in
+    /// different places, which can decide between a clean merge and a conflict. SequenceDiff
+    /// makes git's choices (xdiff's search order, set-aside elements and hunk sliding), so the
+    /// agreement is exact here too.
+    @Test(.enabled(if: GitMergeFile.isAvailable)) func agreesWithGitMergeFileOnRepeatedLines() throws {
+        try expectAgreementWithGit((UInt64(0)..<120).map { MergeCase(repeatedLinesSeed: $0) })
+    }
+
+    private func expectAgreementWithGit(_ cases: [MergeCase]) throws {
         let git = try GitMergeFile()
         defer { git.remove() }
         var clean = 0, conflicts = 0
-        for seed in UInt64(0)..<300 {
-            let c = MergeCase(seed: seed)
+        for (i, c) in cases.enumerated() {
             let (status, output) = try git.merge(base: c.base, ours: c.ours, theirs: c.theirs)
             let mine = TextMerge.merge(base: c.base, ours: c.ours, theirs: c.theirs)
             if status == 0 {
                 clean += 1
-                #expect(mine.map { Array($0.utf8) } == Array(output), "seed \(seed): \(c)")
+                #expect(mine.map { Array($0.utf8) } == Array(output), "case \(i): \(c)")
             } else {
                 conflicts += 1
-                #expect(status > 0 && status < 128, "seed \(seed): git failed")
-                #expect(mine == nil, "seed \(seed): \(c)")
+                #expect(status > 0 && status < 128, "case \(i): git failed")
+                #expect(mine == nil, "case \(i): \(c)")
             }
         }
         // The generator must exercise both outcomes.
-        #expect(clean > 50 && conflicts > 50)
+        #expect(clean > cases.count / 6 && conflicts > cases.count / 6)
     }
 
     // MARK: SequenceDiff
@@ -252,9 +262,7 @@ private struct MergeRandom {
     mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
 }
 
-/// A generated three-way case: a base of 5–30 distinct lines (some ending CRLF, some not ASCII,
-/// perhaps no LF at the very end) and two sides made from it by random replacements, insertions
-/// and deletions of lines, theirs sometimes repeating one of ours' edits exactly.
+/// A generated three-way case.
 private struct MergeCase: CustomStringConvertible {
     var base = "", ours = "", theirs = ""
 
@@ -263,6 +271,9 @@ private struct MergeCase: CustomStringConvertible {
         case keep, delete, replace([String]), insert([String])
     }
 
+    /// A base of 5–30 distinct lines (some ending CRLF, some not ASCII, perhaps no LF at the
+    /// very end) and two sides made from it by random replacements, insertions and deletions of
+    /// lines, all new lines distinct, theirs sometimes repeating one of ours' edits exactly.
     init(seed: UInt64) {
         var rng = MergeRandom(seed: seed)
         let baseLines = (0..<5 + rng.below(26)).map { i in
@@ -295,6 +306,35 @@ private struct MergeCase: CustomStringConvertible {
         base = Self.text(baseLines, finalLF: baseLF)
         ours = Self.text(Self.apply(oursEdits, to: baseLines), finalLF: oursLF)
         theirs = Self.text(Self.apply(theirsEdits, to: baseLines), finalLF: theirsLF)
+    }
+
+    /// A case whose lines often repeat (blank lines, braces and the like, beside unique ones),
+    /// with up to a dozen random replacements, insertions and deletions on each side.
+    init(repeatedLinesSeed seed: UInt64) {
+        var rng = MergeRandom(seed: seed)
+        let common = ["\n", "}\n", "{\n", "x\n", "  return\n"]
+        var made = 0
+        func line(_ rng: inout MergeRandom) -> String {
+            if rng.chance(50) { return common[rng.below(common.count)] }
+            made += 1
+            return "u\(made)\n"
+        }
+        let baseLines = (0..<20 + rng.below(100)).map { _ in line(&rng) }
+        func side(_ rng: inout MergeRandom) -> String {
+            var lines = baseLines
+            for _ in 0..<rng.below(12) {
+                let at = rng.below(lines.count + 1)
+                switch rng.below(4) {
+                case 0 where at < lines.count: lines.removeSubrange(at..<min(lines.count, at + 1 + rng.below(3)))
+                case 1: lines.insert(contentsOf: (0..<1 + rng.below(3)).map { _ in line(&rng) }, at: at)
+                default: if at < lines.count { lines[at] = line(&rng) }
+                }
+            }
+            return lines.joined()
+        }
+        base = baseLines.joined()
+        ours = side(&rng)
+        theirs = side(&rng)
     }
 
     static func apply(_ edits: [Edit], to lines: [String]) -> [String] {

@@ -13,9 +13,12 @@ package enum MergedEntry {
 /// cost in the changes, not the data. The base→theirs diff is walked at the level of leaf
 /// references: subtrees equal on both sides are skipped by hash, and the changed region is cut
 /// into runs of whole leaves between boundaries the two share. A run that ours holds exactly
-/// as the base does (the same leaves, by hash) is linked into ours as theirs' leaves, by hash,
-/// without reading them: its chunking starts and ends at boundaries the result shares, so the
-/// result is the tree any other order of edits would build. Every other run is compared entry
+/// as the base does (the same leaves, by hash), and that ends before both trees' ends, is
+/// linked into ours as theirs' leaves, by hash, without reading them: its chunking starts and
+/// ends at content boundaries the result shares (a leaf that is not a tree's last ends at one),
+/// so the result is the tree any other order of edits would build. A run reaching a tree's end
+/// is not linked: the last leaf ends where the data ends, which is no boundary once ours has
+/// more after it. Every other run is compared entry
 /// by entry, and `decide` settles each key theirs changed, given base's, ours' and theirs'
 /// encoded values (nil: absent).
 package enum TreeMerge {
@@ -52,22 +55,27 @@ package enum TreeMerge {
                 var xs = [LeafRef(x)], ys = [LeafRef(y)]
                 x.step()
                 y.step()
+                // Whether the run ends at a chunk boundary both sides share. A tree's last leaf
+                // ends where the data ends, not at a boundary: a run reaching either tree's end
+                // is merged entry by entry.
+                var atBoundary = true
                 while true {
                     let c = KeyOrder.compare(xs.last!.lastKey, ys.last!.lastKey)
                     if c == 0 { break }
                     if c < 0 {
                         try toLeafRefs(&x)
-                        if x.atEnd { try drain(&y, into: &ys); break }
+                        if x.atEnd { try drain(&y, into: &ys); atBoundary = false; break }
                         xs.append(LeafRef(x))
                         x.step()
                     } else {
                         try toLeafRefs(&y)
-                        if y.atEnd { try drain(&x, into: &xs); break }
+                        if y.atEnd { try drain(&x, into: &xs); atBoundary = false; break }
                         ys.append(LeafRef(y))
                         y.step()
                     }
                 }
-                if try holds(oursRoot, xs, store: store) {
+                if x.atEnd || y.atEnd { atBoundary = false }
+                if try atBoundary && holds(oursRoot, xs, store: store) {
                     for l in xs { leafEdits.append(LevelEdit(key: l.lastKey, entry: nil, keyLength: l.lastKey.count, subtree: 0, refs: [])) }
                     for l in ys {
                         let entry = ClosedNode(hash: l.hash, bytes: [], refs: [], subtree: l.count, lastKey: l.lastKey).parentEntry(keyed: true)

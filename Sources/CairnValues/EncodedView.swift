@@ -70,3 +70,11 @@ extension EncodedView {
         return refs
     }
 }
+
+extension EncodedView {
+    /// Whether an encoding may hold a Counter: false only when no byte of it is the Counter
+    /// tag (a cheap, conservative test; trees stored by Ref are not looked into).
+    package static func mayHoldCounter(_ encoding: [UInt8]) -> Bool {
+        encoding.contains(Tag.counter.rawValue)
+    }
+}

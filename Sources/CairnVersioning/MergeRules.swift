@@ -77,6 +77,21 @@ public struct MergeRules: Sendable {
     }
 
     public var isEmpty: Bool { entries.isEmpty }
+
+    /// Whether `rule` is set for some path below `path` (a pattern longer than it that matches
+    /// it segment by segment so far).
+    func mayApply(_ rule: MergeRule, under path: [String]) -> Bool {
+        entries.contains { e in
+            e.rule == rule && e.pattern.count > path.count && zip(e.pattern, path).allSatisfy { $0 == "*" || $0 == $1 }
+        }
+    }
+
+    /// These rules without the patterns named (their rule is in conflict: the default applies).
+    func removing(_ patterns: Set<[String]>) -> MergeRules {
+        var r = self
+        r.entries.removeAll { patterns.contains($0.pattern) }
+        return r
+    }
 }
 
 public enum MergeRulesError: Error, CustomStringConvertible, Sendable, Equatable {

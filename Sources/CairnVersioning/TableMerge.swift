@@ -119,7 +119,7 @@ struct TableRowsMerge {
             // only theirs' changes are read, and runs of leaves only theirs changed are linked
             // in by hash.
             return try TreeMerge.apply(base: base.rows, ours: ours.rows, theirs: theirs.rows) { key, rb, ro, rt in
-                if ro == rt { return .keep }
+                if ro == rt, rb == nil || ro == nil || !m.countersCombine(encoded: ro!, under: path) { return .keep }
                 if ro == rb {
                     guard let rt else { return .remove }
                     return .set(rt, refs: try EncodedView.refs(rt))
@@ -177,7 +177,7 @@ struct TableRowsMerge {
                 let x = dO!, y = dT!
                 dO = try io.next()
                 dT = try it.next()
-                if x.new == y.new && oursInLayout { continue }
+                if x.new == y.new && oursInLayout, x.old == nil || x.new == nil || !m.countersCombine(encoded: x.new!, under: path) { continue }
                 if let e = try row(&m, key: x.key, base: x.old, ours: x.new, theirs: y.new) { edits.append(e) }
             }
             if edits.count >= 4096 {

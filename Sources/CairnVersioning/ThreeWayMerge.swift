@@ -77,8 +77,19 @@ public struct ThreeWayMerge {
 
     mutating func mergeRoots(base: ProllyMap, ours: ProllyMap, theirs: ProllyMap) throws -> MergeOutcome {
         let name = Value.string(MergeRules.rootName)
+        let before = conflicts.count
         let mergedRules = try mergeValue(try base.get(name), try ours.get(name), try theirs.get(name), path: [MergeRules.rootName])
-        rules = try MergeRules(mergedRules)
+        // A pattern whose rule is itself in conflict rules nothing until it is settled: the
+        // values under it merge by the default, so their conflicts show too.
+        var disputed = Set<[String]>()
+        for c in conflicts[before...] where c.path.segments.count == 2 {
+            if let p = try? MergeRules.parse(pattern: c.path.segments[1]) { disputed.insert(p) }
+        }
+        if conflicts[before...].contains(where: { $0.path.segments.count == 1 }) {
+            rules = MergeRules()  // the whole rules map is in conflict
+        } else {
+            rules = try MergeRules(mergedRules).removing(disputed)
+        }
         let root = try mergeMap(base, ours, theirs, path: [], rootRules: mergedRules)
         conflicts.sort { $0.path.description.utf8.lexicographicallyPrecedes($1.path.description.utf8) }
         return MergeOutcome(root: root, conflicts: conflicts)
@@ -88,11 +99,33 @@ public struct ThreeWayMerge {
 
     /// The merge of one value. nil: absent in the result.
     mutating func mergeValue(_ b: Value?, _ o: Value?, _ t: Value?, path: [String]) throws -> Value? {
-        if o == t { return o }
+        if o == t {
+            // Equal changes agree, except counters: +5 on each side is +10 (CLI.md, Merge).
+            guard let o, b != o, let b, b.kind == o.kind || o.kind == .counter, countersCombine(o, path: path) else { return o }
+        }
         if b == o { return t }
         if b == t { return o }
         if let rule = rules.rule(for: path) { return try apply(rule, b, o, t, path: path) }
         return try mergeByKind(b, o, t, path: path)
+    }
+
+    /// Whether equal changes on both sides to `v` at `path` must still combine, because a
+    /// counter (the kind, or the `counter` rule) is at or may be under it.
+    func countersCombine(_ v: Value, path: [String]) -> Bool {
+        if case .counter = v { return true }
+        if case .int = v, rules.rule(for: path) == .counter { return true }
+        switch v {
+        case .map, .struct, .table, .list:
+            if rules.mayApply(.counter, under: path) { return true }
+            if let bytes = try? v.encoded(store: store) { return EncodedView.mayHoldCounter(bytes) }
+            return true
+        default: return false
+        }
+    }
+
+    /// The same test on encodings, for the tree merges' equal entries.
+    func countersCombine(encoded v: [UInt8], under path: [String]) -> Bool {
+        EncodedView.mayHoldCounter(v) || rules.mayApply(.counter, under: path)
     }
 
     private mutating func mergeByKind(_ b: Value?, _ o: Value?, _ t: Value?, path: [String]) throws -> Value? {
@@ -194,7 +227,7 @@ public struct ThreeWayMerge {
     private mutating func mergeMap(_ b: ProllyMap, _ o: ProllyMap, _ t: ProllyMap, path: [String],
                                    rootRules: Value?? = nil) throws -> ProllyMap {
         try TreeMerge.apply(base: b, ours: o, theirs: t) { keyBytes, bv, ov, tv in
-            if ov == tv { return .keep }
+            if ov == tv, bv == nil || ov == nil || !countersCombine(encoded: ov!, under: path) { return .keep }
             if ov == bv {
                 // Only theirs changed this key: theirs' entry, by its bytes.
                 guard let tv else { return .remove }

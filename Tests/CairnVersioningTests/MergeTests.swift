@@ -287,6 +287,33 @@ struct DocGen {
         #expect(try out.root.get(.string("c")) == .counter(12))
     }
 
+    /// `counter` adds both sides' deltas: +5 on each side is +10, not an agreement (CLI.md),
+    /// for the Counter kind, under the rule, and inside maps and table cells changed alike.
+    @Test func equalCounterChangesAddUp() throws {
+        func r(_ pairs: [(String, Value)]) throws -> ProllyMap { try ProllyMap.build(pairs.map { (Value.string($0.0), $0.1) }, store: store) }
+        let kind = try merge(try r([("c", .counter(10))]), try r([("c", .counter(15))]), try r([("c", .counter(15))]))
+        #expect(try kind.root.get(.string("c")) == .counter(20))
+        let rules = try ProllyMap.build([(Value.string("/n"), Value.string("counter")), (.string("/p/*/score"), .string("counter"))], store: store)
+        let p0 = try json(#"{"ada": {"score": 1, "name": "a"}}"#), p1 = try json(#"{"ada": {"score": 6, "name": "a"}}"#)
+        let b = try r([(".rules", .map(rules)), ("n", .int(10)), ("p", p0), ("plain", .int(1))])
+        let x = try r([(".rules", .map(rules)), ("n", .int(15)), ("p", p1), ("plain", .int(2))])
+        let out = try merge(b, x, x)
+        #expect(out.conflicts.isEmpty)
+        #expect(try out.root.get(.string("n")) == .int(20))
+        #expect(try out.root.get(.string("p")) == json(#"{"ada": {"score": 11, "name": "a"}}"#))
+        // Anything else changed alike agrees.
+        #expect(try out.root.get(.string("plain")) == .int(2))
+    }
+
+    /// While a pattern's rule is itself in conflict, values under it merge by the default, so
+    /// their conflict shows too (rather than ours' rule deciding unseen).
+    @Test func aDisputedRuleRulesNothing() throws {
+        func rules(_ rule: String) throws -> Value { .map(try ProllyMap.build([(Value.string("/s"), Value.string(rule))], store: store)) }
+        func r(_ rule: String, _ v: Int64) throws -> ProllyMap { try ProllyMap.build([(Value.string(".rules"), try rules(rule)), (.string("s"), .int(v))], store: store) }
+        let out = try merge(try r("counter", 1), try r("min", 3), try r("max", 5))
+        #expect(out.conflicts.map(\.path.description) == ["/.rules/~1s", "/s"])
+    }
+
     @Test func structsMergeFieldByField() throws {
         let s = { (a: Int64, b: Int64) in Value.struct(StructValue(name: "P", fields: [("a", .int(a)), ("b", .int(b))])) }
         func r(_ v: Value) throws -> ProllyMap { try ProllyMap.build([(.string("p"), v)], store: store) }

@@ -111,12 +111,20 @@ extension Repository {
                                fastForward: fastForward)
         if result.kind == .upToDate { return MergeReport(kind: .upToDate, commit: nil, conflicts: []) }
 
-        // The uncommitted changes, carried over the result.
+        // The uncommitted changes, carried over the result, with no rules, so that nothing can
+        // settle them away. They must not touch what the merge changes: where it conflicts,
+        // theirs' value stands in for the check (the result holds ours' there).
         var working = result.root
         if ws.root.hash != headRoot.hash {
-            let carried = try ThreeWayMerge.merge(base: headRoot, ours: ws.root, theirs: result.root)
-            guard carried.conflicts.isEmpty else { throw RepositoryError.uncommittedChangesOverlap(carried.conflicts.map(\.path.description)) }
-            working = carried.root
+            var probe = result.root
+            if !result.conflicts.isEmpty {
+                probe = try merge(ours: head, theirs: theirs, strategy: .theirs, allowUnrelated: allowUnrelated,
+                                  fastForward: fastForward).root
+            }
+            let check = try ThreeWayMerge.merge(base: headRoot, ours: ws.root, theirs: probe, usingRules: false)
+            guard check.conflicts.isEmpty else { throw RepositoryError.uncommittedChangesOverlap(check.conflicts.map(\.path.description)) }
+            working = probe.hash == result.root.hash ? check.root
+                : try ThreeWayMerge.merge(base: headRoot, ours: ws.root, theirs: result.root, usingRules: false).root
         }
         let messageText = try message ?? "Merge \(describe(theirs)) into \(branch)"
 

@@ -69,13 +69,17 @@ public struct ThreeWayMerge {
 
     /// Merges three root values. `.rules` merges first, key by key like any map; the rules in
     /// force are that merged map. With `strategy`, every conflict settles to that side.
+    ///
+    /// `usingRules: false` ignores `.rules` (it still merges as a map): every value both sides
+    /// changed differently is a conflict. Carrying uncommitted changes over a merge checks this
+    /// way, so no rule can settle an uncommitted edit away.
     public static func merge(base: ProllyMap, ours: ProllyMap, theirs: ProllyMap,
-                             strategy: MergeStrategy? = nil) throws -> MergeOutcome {
+                             strategy: MergeStrategy? = nil, usingRules: Bool = true) throws -> MergeOutcome {
         var m = ThreeWayMerge(store: ours.store, strategy: strategy)
-        return try m.mergeRoots(base: base, ours: ours, theirs: theirs)
+        return try m.mergeRoots(base: base, ours: ours, theirs: theirs, usingRules: usingRules)
     }
 
-    mutating func mergeRoots(base: ProllyMap, ours: ProllyMap, theirs: ProllyMap) throws -> MergeOutcome {
+    mutating func mergeRoots(base: ProllyMap, ours: ProllyMap, theirs: ProllyMap, usingRules: Bool = true) throws -> MergeOutcome {
         let name = Value.string(MergeRules.rootName)
         let before = conflicts.count
         let mergedRules = try mergeValue(try base.get(name), try ours.get(name), try theirs.get(name), path: [MergeRules.rootName])
@@ -85,7 +89,7 @@ public struct ThreeWayMerge {
         for c in conflicts[before...] where c.path.segments.count == 2 {
             if let p = try? MergeRules.parse(pattern: c.path.segments[1]) { disputed.insert(p) }
         }
-        if conflicts[before...].contains(where: { $0.path.segments.count == 1 }) {
+        if !usingRules || conflicts[before...].contains(where: { $0.path.segments.count == 1 }) {
             rules = MergeRules()  // the whole rules map is in conflict
         } else {
             rules = try MergeRules(mergedRules).removing(disputed)

@@ -678,6 +678,36 @@ struct DocGen {
         #expect(try repo.workingRoot().get(.string("w")) == .int(7) && repo.workingRoot().get(.string("n")) == .int(2))
     }
 
+    /// An uncommitted edit at a path the merge conflicts on is refused too, and no rule can
+    /// settle an uncommitted edit away (review findings).
+    @Test func uncommittedEditsAtConflictsOrUnderRulesAreRefused() throws {
+        let repo = Repository(chunks: MemoryChunkStore())
+        try repo.setRule("/r", to: .theirs)
+        try repo.edit(at: ValuePath(parsing: "/x"), value: .int(1))
+        try repo.edit(at: ValuePath(parsing: "/r"), value: .int(1))
+        let base = try repo.commitWorkingSet(message: "base", author: "t", date: 1)
+        try repo.checkoutNewBranch("other", at: base.hash)
+        try repo.edit(at: ValuePath(parsing: "/x"), value: .int(2))
+        try repo.edit(at: ValuePath(parsing: "/r"), value: .int(2))
+        let theirs = try repo.commitWorkingSet(message: "other", author: "t", date: 2)
+        try repo.checkout("main")
+        // A fast-forward, with an uncommitted edit under a `theirs` rule.
+        try repo.edit(at: ValuePath(parsing: "/r"), value: .int(5))
+        #expect(throws: RepositoryError.uncommittedChangesOverlap(["/r"])) {
+            try repo.mergeIntoCurrentBranch(theirs.hash, message: nil, author: "t")
+        }
+        try repo.edit(at: ValuePath(parsing: "/r"), value: .int(1))
+        try repo.edit(at: ValuePath(parsing: "/x"), value: .int(3))
+        _ = try repo.commitWorkingSet(message: "ours", author: "t", date: 3)
+        // A conflict at /x, with an uncommitted edit there.
+        try repo.edit(at: ValuePath(parsing: "/x"), value: .int(4))
+        let before = try repo.workingRoot().hash
+        #expect(throws: RepositoryError.uncommittedChangesOverlap(["/x"])) {
+            try repo.mergeIntoCurrentBranch(theirs.hash, message: nil, author: "t")
+        }
+        #expect(try repo.workingRoot().hash == before && repo.workingSet().merge == nil)
+    }
+
     @Test func branchDeleteChecksMergedAndUncommitted() throws {
         let repo = Repository(chunks: MemoryChunkStore())
         try repo.edit(at: ValuePath(parsing: "/n"), value: .int(1))

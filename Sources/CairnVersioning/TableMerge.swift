@@ -34,8 +34,8 @@ enum SchemaMerge {
     /// different names is a conflict; columns added on either side (the same id on both is one
     /// column) come after the kept ones, in column-id order. Kept columns keep the base's slot,
     /// added ones take slots after the base's in id order, so the result does not depend on
-    /// which side is ours. The kept columns are in ours' order when ours moved them, else in
-    /// theirs'.
+    /// which side is ours. The kept columns are in the order of the side that moved them, or
+    /// in the base's when both did, differently.
     static func merge(_ b: Schema, _ o: Schema, _ t: Schema) -> Schema? {
         if o == t { return o }
         // Rows keyed differently cannot be matched: a key change is a conflict even when the
@@ -54,7 +54,10 @@ enum SchemaMerge {
         }
         func order(_ s: Schema) -> [UInt64] { s.columns.map(\.id).filter { id in kept.contains { $0.id == id } } }
         let keptIDs = kept.map(\.id)
-        let ordered = order(o) != keptIDs ? order(o) : order(t)
+        // One side's reordering wins; both reordering differently keeps the base's order, so
+        // the result does not depend on which side is ours.
+        let oo = order(o), ot = order(t)
+        let ordered = oo == keptIDs ? ot : (ot == keptIDs || ot == oo ? oo : keptIDs)
         var columns = ordered.map { id in kept.first { $0.id == id }! }
         var added: [UInt64: String] = [:]
         for s in [o, t] {
@@ -114,7 +117,7 @@ struct TableRowsMerge {
 
     /// The merged rows tree: ours' rows with theirs' changes applied.
     mutating func run(_ m: inout ThreeWayMerge) throws -> ProllyMap {
-        if oursInLayout && theirsInLayout {
+        if oursInLayout && theirsInLayout && retained.isEmpty {
             // Both sides' rows are in the merged layout (always so when the schemas agree):
             // only theirs' changes are read, and runs of leaves only theirs changed are linked
             // in by hash.
@@ -143,7 +146,9 @@ struct TableRowsMerge {
         // run of them, the ours diff jumps to theirs' next key, and it stops with theirs.
         var oursRun = 0
         while dO != nil || dT != nil {
-            if oursInLayout && dT == nil { break }
+            // (With columns retained for ours' conflicting cells, ours' rows are all visited.)
+            let skipOurs = oursInLayout && retained.isEmpty
+            if skipOurs && dT == nil { break }
             let order: Int = switch (dO, dT) {
             case let (x?, y?): KeyOrder.compare(x.key, y.key)
             case (nil, _): 1
@@ -152,7 +157,7 @@ struct TableRowsMerge {
             if order < 0 {
                 // Only ours changed the row: it stands, unless its layout must change.
                 let x = dO!
-                if oursInLayout {
+                if skipOurs {
                     oursRun += 1
                     if oursRun >= 16, let y = dT {
                         try io.skip(to: y.key)
@@ -219,6 +224,32 @@ struct TableRowsMerge {
                     case .ours: result = co
                     case .theirs: result = ct
                     }
+                }
+            }
+            // A cell in a column the merged schema does not keep (one side dropped it) that the
+            // other side added or changed with its row: a conflict, never a silent loss.
+            if let r = result {
+                for (id, v) in r.sorted(by: { $0.key < $1.key })
+                where (merged.schema.column(id: id) == nil || retained.contains(id)) && cb?[id] != v {
+                    let name = (ours.schema.column(id: id) ?? theirs.schema.column(id: id) ?? base.schema.column(id: id))!.name
+                    _ = m.conflict(cb?[id], co?[id], ct?[id], path: rowPath + [name])
+                    if co?[id] == v && ours.schema.column(id: id) != nil && theirs.schema.column(id: id) == nil {
+                        droppedButChanged.insert(id)
+                    }
+                }
+            }
+        } else if co != ct, let rule = m.rules.rule(for: rowPath), rule == .ours || rule == .theirs || rule == .conflict {
+            // A rule for the whole row decides it, as for any value.
+            let cb = cb!, co = co!, ct = ct!
+            switch rule {
+            case .ours: result = co
+            case .theirs: result = ct
+            default:
+                let sides = (try rowValue(cb, base, keyValues), try rowValue(co, ours, keyValues), try rowValue(ct, theirs, keyValues))
+                switch m.settle(sides.0, sides.1, sides.2, path: rowPath) {
+                case .base: result = cb
+                case .ours: result = co
+                case .theirs: result = ct
                 }
             }
         } else {

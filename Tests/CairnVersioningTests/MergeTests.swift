@@ -467,6 +467,21 @@ struct DocGen {
         #expect(try merged.invariantProblems().isEmpty)
     }
 
+    @Test func rowRulesAndColumnOrderDoNotDependOnTheSide() throws {
+        let b = try tableRoot(try table("id,a,b,c\n1,x,y,z\n"))
+        let o = try tableRoot(try table("id,c,b,a\n1,z,y,x\n"))
+        let t = try tableRoot(try table("id,b,a,c\n1,y,x,z\n"))
+        let xy = try merge(b, o, t), yx = try merge(b, t, o)
+        #expect(xy.conflicts.isEmpty && xy.root.hash == yx.root.hash)
+        #expect(try rows(xy) == "id,a,b,c\n1,x,y,z\n")
+        // A rule for whole rows decides rows both sides modified.
+        let rules = try ProllyMap.build([(Value.string("/t/*"), Value.string("theirs"))], store: store)
+        func withRules(_ m: ProllyMap) throws -> ProllyMap { try m.setting(.string(".rules"), to: .map(rules)) }
+        let r = try merge(try withRules(b), try withRules(try tableRoot(try table("id,a,b,c\n1,OURS,y,z\n"))),
+                          try withRules(try tableRoot(try table("id,a,b,c\n1,THEIRS,y,Z\n"))))
+        #expect(try r.conflicts.isEmpty && rows(r) == "id,a,b,c\n1,THEIRS,y,Z\n")
+    }
+
     @Test func schemaConflicts() throws {
         let b = try tableRoot(try table("id,a,b\n1,x,y\n"))
         // Renamed to different names on both sides: the table is one conflict.
@@ -497,6 +512,14 @@ struct DocGen {
         let out = try merge(b, o, t)
         #expect(out.conflicts.map(\.path.description) == ["/t/2/b"])
         #expect(try rows(out) == "id,a,b\n1,x,\n2,x,CHANGED\n")
+        // A row ours added with a cell in b, or theirs added while ours dropped b: a conflict.
+        let o3 = try tableRoot(try table("id,a,b\n1,x,y\n2,x,y\n3,n,added\n"))
+        let added = try merge(b, o3, t)
+        #expect(added.conflicts.map(\.path.description) == ["/t/3/b"])
+        #expect(try rows(added) == "id,a,b\n1,x,\n2,x,\n3,n,added\n")
+        let swapped = try merge(b, t, o3)
+        #expect(swapped.conflicts.map(\.path.description) == ["/t/3/b"])
+        #expect(try rows(swapped) == "id,a\n1,x\n2,x\n3,n\n")
         // Ours changed nothing in b: the drop applies.
         let o2 = try tableRoot(try table("id,a,b\n1,z,y\n2,x,y\n"))
         let clean = try merge(b, o2, t)

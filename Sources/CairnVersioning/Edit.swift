@@ -20,7 +20,8 @@ extension Repository {
         if path.segments[0].hasPrefix(".") { throw RepositoryError.reservedName(path.segments[0]) }
         let before = try workingRoot()
         var value = value
-        if let v = value, try MergeRules(try before.get(.string(MergeRules.rootName))).rule(for: path.segments) == .lww {
+        // (Rules that do not parse stamp nothing here; merge reports them.)
+        if let v = value, (try? MergeRules(try before.get(.string(MergeRules.rootName))))?.rule(for: path.segments) == .lww {
             value = LWW.stamped(v, try writeStamp())
         }
         try setWorkingRoot(try editedRoot(before, at: path, value: value, allowMissing: false), expected: before)

@@ -110,6 +110,12 @@ extension Repository {
         let result = try merge(ours: head, theirs: theirs, strategy: strategy, allowUnrelated: allowUnrelated,
                                fastForward: fastForward)
         if result.kind == .upToDate { return MergeReport(kind: .upToDate, commit: nil, conflicts: []) }
+        // Conflicts are kept by path text: two at keys that print alike (the Int 1 and the
+        // String "1") could not both be kept, so the merge is refused rather than lose one.
+        let paths = result.conflicts.map(\.path.description)
+        if let dup = zip(paths, paths.dropFirst()).first(where: { $0 == $1 }) {
+            throw RepositoryError.conflictPathsCollide(dup.0)
+        }
 
         // The uncommitted changes, carried over the result, with no rules, so that nothing can
         // settle them away. They must not touch what the merge changes: where it conflicts,
@@ -199,8 +205,16 @@ extension Repository {
             switch resolution {
             case .ours: continue
             case .theirs: root = try editedRoot(root, at: c.path, value: c.theirs, allowMissing: true)
-            case .value(let v): root = try editedRoot(root, at: c.path, value: v, allowMissing: false)
+            case .value(let v):
+                // Under an `lww` rule, the settled value is a new write, stamped as `set` does.
+                let rules = try? MergeRules(try root.get(.string(MergeRules.rootName)))
+                let value = rules?.rule(for: c.path.segments) == .lww ? LWW.stamped(v, try writeStamp()) : v
+                root = try editedRoot(root, at: c.path, value: value, allowMissing: false)
             }
+        }
+        // Settling a conflict of the rules must leave rules that parse.
+        if chosen.contains(where: { $0.path.segments.first == MergeRules.rootName }) {
+            _ = try MergeRules(try root.get(.string(MergeRules.rootName)))
         }
         let settled = Set(chosen.map(\.path.description))
         m.conflicts = try m.conflicts.editing(settled.map { (Value.string($0), nil) })

@@ -31,6 +31,7 @@ public enum RepositoryError: Error, CustomStringConvertible, Sendable, Equatable
     case branchNotMerged(String, into: String)
     case uncommittedChanges(branch: String)
     case noSuchRule(String)
+    case conflictPathsCollide(String)
 
     public var description: String {
         switch self {
@@ -64,6 +65,8 @@ public enum RepositoryError: Error, CustomStringConvertible, Sendable, Equatable
                 + (paths.count > 3 ? " and \(paths.count - 3) more" : "") + ": commit them first"
         case .noConflict(let p): "no conflict at '\(p)'"
         case .noSuchRule(let p): "no merge rule for '\(p)'"
+        case .conflictPathsCollide(let p):
+            "the merge conflicts at two keys that both read '\(p)' (such as 1 and \"1\"); settle one on a branch first (or merge with --strategy)"
         case let .branchNotMerged(b, into): "the branch '\(b)' is not merged into '\(into)' (use -D to delete it anyway)"
         case .uncommittedChanges(let b): "the branch '\(b)' has uncommitted changes in its working set (use -D to delete it anyway)"
         }
@@ -73,7 +76,7 @@ public enum RepositoryError: Error, CustomStringConvertible, Sendable, Equatable
     public var isOperationFailure: Bool {
         switch self {
         case .nothingToCommit, .concurrentUpdate, .unrelatedHistories, .mergeInProgress, .unresolvedConflicts,
-             .uncommittedChangesOverlap, .branchNotMerged, .uncommittedChanges: true
+             .uncommittedChangesOverlap, .branchNotMerged, .uncommittedChanges, .conflictPathsCollide: true
         default: false
         }
     }

@@ -731,6 +731,37 @@ struct DocGen {
         #expect(try repo.workingRoot().hash == before && repo.workingSet().merge == nil)
     }
 
+    /// Settling a rule's conflict must leave rules that parse; keys that print alike cannot
+    /// both be kept as conflicts, so such a merge is refused rather than lose one.
+    @Test func resolveKeepsRulesValidAndCollidingPathsAreRefused() throws {
+        let repo = Repository(chunks: MemoryChunkStore())
+        try repo.setRule("/s", to: .counter)
+        let m = try ProllyMap.build([(Value.int(1), Value.string("a")), (.string("1"), .string("a"))], store: repo.store)
+        try repo.replaceValue("m", with: .map(m))
+        let base = try repo.commitWorkingSet(message: "base", author: "t", date: 1)
+        try repo.checkoutNewBranch("other", at: base.hash)
+        try repo.setRule("/s", to: .max)
+        let theirs = try repo.commitWorkingSet(message: "other", author: "t", date: 2)
+        try repo.checkout("main")
+        try repo.setRule("/s", to: .min)
+        _ = try repo.commitWorkingSet(message: "ours", author: "t", date: 3)
+        let r = try repo.mergeIntoCurrentBranch(theirs.hash, message: nil, author: "t")
+        #expect(r.conflicts.map(\.path.description) == ["/.rules/~1s"])
+        #expect(throws: MergeRulesError.badRule(pattern: "/s", rule: "\"bogus\"")) {
+            try repo.resolve(ValuePath(segments: [".rules", "/s"]), with: .value(.string("bogus")))
+        }
+        try repo.resolve(ValuePath(segments: [".rules", "/s"]), with: .theirs)
+        let merged = try repo.commitWorkingSet(message: nil, author: "t")
+        // Both sides change both keys that read "1".
+        try repo.checkoutNewBranch("x", at: merged.hash)
+        try repo.replaceValue("m", with: .map(try m.setting(.int(1), to: .string("x")).setting(.string("1"), to: .string("x"))))
+        let x = try repo.commitWorkingSet(message: "x", author: "t")
+        try repo.checkout("main")
+        try repo.replaceValue("m", with: .map(try m.setting(.int(1), to: .string("y")).setting(.string("1"), to: .string("y"))))
+        _ = try repo.commitWorkingSet(message: "y", author: "t")
+        #expect(throws: RepositoryError.conflictPathsCollide("/m/1")) { try repo.mergeIntoCurrentBranch(x.hash, message: nil, author: "t") }
+    }
+
     @Test func branchDeleteChecksMergedAndUncommitted() throws {
         let repo = Repository(chunks: MemoryChunkStore())
         try repo.edit(at: ValuePath(parsing: "/n"), value: .int(1))

@@ -46,6 +46,31 @@ step diff /weather
 step commit -m "Rename temp, fix a wind speed"
 step export /weather/EWR --format ndjson -o ewr.ndjson
 head -n 2 "$work/ewr.ndjson"
+# Merging: both branches change the same data. Rules settle what they can; the rest is a
+# conflict, kept until it is resolved.
+step rules /config/owners union
+step rules /config/limits/rows max
+step commit -m "Merge rules"
+step checkout -b review
+step set /people/ada/city '"Paris"'
+step set /config/owners '["ada", "grace", "ken"]'
+step set /config/limits/rows 2000000
+step set /people/grace/score 100
+step commit -m "Review: Ada moved, Ken joins, more rows"
+step checkout main
+step set /people/linus/city '"Helsinki"'
+step set /config/owners '["ada", "linus"]'
+step set /config/limits/rows 1500000
+step set /people/grace/score 98
+step commit -m "Main: Linus moved, Grace leaves the owners"
+step merge review || true
+step status
+step conflicts
+step resolve /people/grace/score --value 99.5
+step merge --continue
+step log --graph --oneline -n 4
+step show /config --json
+step show /people/ada/city
 step stats
 echo
 echo "demo finished (its store was in $work, now removed)"

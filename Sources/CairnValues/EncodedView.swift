@@ -78,3 +78,38 @@ extension EncodedView {
         encoding.contains(Tag.counter.rawValue)
     }
 }
+
+extension EncodedView {
+    /// The encoding of field `name` of an encoded Struct (its tag first), without decoding
+    /// the other fields; nil when the struct has no such field or is not a struct.
+    package static func structField(_ encoding: UnsafeRawBufferPointer, _ name: String) throws -> UnsafeRawBufferPointer? {
+        guard encoding.first == Tag.structValue.rawValue else { return nil }
+        var r = ByteReader(encoding, at: 1)
+        _ = try r.bytes(try r.length())  // the struct's name
+        let n = try r.count(minItemSize: 2)
+        let wanted = Array(name.utf8)
+        for _ in 0..<n {
+            let fieldName = try r.bytes(try r.length())
+            let start = r.pos
+            try r.skipValue(depth: 1)
+            if fieldName.elementsEqual(wanted) { return UnsafeRawBufferPointer(rebasing: encoding[start..<r.pos]) }
+        }
+        return nil
+    }
+
+    /// The hashes of the Refs in an inline List of Refs, in order; nil when the encoding is
+    /// not an inline List (a long list is stored by Ref) or holds anything but Refs.
+    package static func refList(_ encoding: UnsafeRawBufferPointer) throws -> [Hash]? {
+        guard encoding.first == Tag.listLeaf.rawValue else { return nil }
+        var r = ByteReader(encoding, at: 1)
+        let n = try r.count(minItemSize: 1)
+        var out: [Hash] = []
+        out.reserveCapacity(n)
+        for _ in 0..<n {
+            guard try r.byte() == Tag.ref.rawValue else { return nil }
+            out.append(try r.hash())
+            _ = try r.byte()  // the target's kind
+        }
+        return r.atEnd ? out : nil
+    }
+}

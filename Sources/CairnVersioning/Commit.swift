@@ -33,6 +33,22 @@ public struct Commit: Sendable, Equatable {
         ]))
     }
 
+    /// A commit's generation and parents only, read in place from its chunk (the merge base
+    /// walk reads thousands); anything unusual falls back to ``decode(_:store:)``.
+    static func graphInfo(_ chunk: Chunk, store: NodeStore) throws -> (generation: UInt64, parents: [Hash]) {
+        let fast: (UInt64, [Hash])? = try chunk.data.withUnsafeBytes { raw in
+            guard raw.count > 2, raw[0] == Format.version else { return nil }
+            let body = UnsafeRawBufferPointer(rebasing: raw[1...])
+            guard let g = try EncodedView.structField(body, "generation"), let p = try EncodedView.structField(body, "parents"),
+                  case .int(let generation) = try Value.decode(Array(g), store: store), generation >= 1,
+                  let parents = try EncodedView.refList(p) else { return nil }
+            return (UInt64(generation), parents)
+        }
+        if let fast { return fast }
+        let c = try decode(chunk, store: store)
+        return (c.generation, c.parents)
+    }
+
     /// Reads a commit chunk. A chunk that is no commit throws ``RepositoryError/notACommit(_:)``.
     static func decode(_ chunk: Chunk, store: NodeStore) throws -> Commit {
         guard chunk.data.first == Format.version, chunk.data.count > 1, chunk.data[1] == 0x0F else {

@@ -42,8 +42,7 @@ struct AncestorWalk {
         let chunks = try repository.chunks.getMany(missing)
         for h in missing {
             guard let chunk = chunks[h] else { throw RepositoryError.unknownRevision(h.description) }
-            let c = try Commit.decode(chunk, store: repository.store)
-            known[h] = (c.generation, c.parents)
+            known[h] = try Commit.graphInfo(chunk, store: repository.store)
         }
     }
 

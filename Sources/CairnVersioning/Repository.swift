@@ -18,6 +18,9 @@ public final class Repository: @unchecked Sendable {
     public let chunks: any ChunkStore & LocalSettings
     public let store: NodeStore
 
+    private let commitCacheLock = Lock()
+    private var commitCache: [Hash: Commit] = [:]
+
     public init(chunks: any ChunkStore & LocalSettings) {
         self.chunks = chunks
         store = NodeStore(chunks)
@@ -52,8 +55,15 @@ public final class Repository: @unchecked Sendable {
     /// The commit named `hash`. A chunk that is not there is an unknown revision (exit 2); one
     /// that is there but does not decode is a corrupt chunk (exit 3).
     public func commit(_ hash: Hash) throws -> Commit {
+        if let c = commitCacheLock.withLock({ commitCache[hash] }) { return c }
         guard let chunk = try chunks.get(hash) else { throw RepositoryError.unknownRevision(hash.description) }
-        return try Commit.decode(chunk, store: store)
+        let c = try Commit.decode(chunk, store: store)
+        commitCacheLock.withLock {
+            // Commits never change: a small cache saves the reads a merge or a log repeats.
+            if commitCache.count >= 512 { commitCache.removeAll(keepingCapacity: true) }
+            commitCache[hash] = c
+        }
+        return c
     }
 
     /// A commit's root value.

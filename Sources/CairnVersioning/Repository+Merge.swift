@@ -135,13 +135,15 @@ extension Repository {
         let messageText = try message ?? "Merge \(describe(theirs)) into \(branch)"
 
         if result.kind == .fastForward {
-            try moveBranchAndWorkingSet(branch, from: head, to: theirs, workingSet: WorkingSet(root: working), expected: wsRef)
+            try moveBranchAndWorkingSet(branch, from: head, to: theirs, committedRoot: result.root.hash,
+                                        workingSet: WorkingSet(root: working), expected: wsRef)
             return MergeReport(kind: .fastForward, commit: theirs, conflicts: [])
         }
         if result.kind == .merged && commit {
             let hash = try writeCommit(root: result.root, parents: [head!, theirs], author: author, date: date, message: messageText,
                                        flush: false)
-            try moveBranchAndWorkingSet(branch, from: head, to: hash, workingSet: WorkingSet(root: working), expected: wsRef)
+            try moveBranchAndWorkingSet(branch, from: head, to: hash, committedRoot: result.root.hash,
+                                        workingSet: WorkingSet(root: working), expected: wsRef)
             return MergeReport(kind: .merged, commit: hash, conflicts: [])
         }
         let state = WorkingSet.MergeState(theirs: theirs, base: result.base, rootBefore: try ws.root.persistRoot(),
@@ -160,9 +162,10 @@ extension Repository {
 
     /// Moves a branch and its working set together, by one compare-and-swap of both refs in
     /// the same step that stores every chunk written so far (the commit's too).
-    func moveBranchAndWorkingSet(_ branch: String, from head: Hash?, to commit: Hash, workingSet ws: WorkingSet,
-                                 expected: Hash?) throws {
-        let wsHash = try ws.write(store: store)
+    func moveBranchAndWorkingSet(_ branch: String, from head: Hash?, to commit: Hash, committedRoot: Hash,
+                                 workingSet ws: WorkingSet, expected: Hash?) throws {
+        // A working set that is just the commit's root needs no chunk: no ref means "as HEAD".
+        let wsHash: Hash? = ws.merge == nil && ws.root.hash == committedRoot ? nil : try ws.write(store: store)
         let moves = [RefMove(RefName.branch(branch).description, expected: head, new: commit),
                      RefMove(RefName.working(branch).description, expected: expected, new: wsHash)]
         guard try store.flush(moving: moves) else { throw RepositoryError.concurrentUpdate("branch \(branch)") }

@@ -133,7 +133,8 @@ public final class Repository: @unchecked Sendable {
         let hash = try writeCommit(root: working, parents: parents, author: author, date: date, message: text, flush: false)
         if ws.merge != nil {
             // The branch moves and the merge ends in one step.
-            try moveBranchAndWorkingSet(branch, from: parent, to: hash, workingSet: WorkingSet(root: working), expected: wsRef)
+            try moveBranchAndWorkingSet(branch, from: parent, to: hash, committedRoot: working.hash,
+                                        workingSet: WorkingSet(root: working), expected: wsRef)
         } else {
             guard try store.flush(moving: [RefMove(RefName.branch(branch).description, expected: parent, new: hash)]) else {
                 throw RepositoryError.concurrentUpdate("branch \(branch)")

@@ -66,7 +66,7 @@ struct MergeCommand: ParsableCommand {
                                                 commit: !noCommit, fastForward: !noFf, strategy: strat,
                                                 allowUnrelated: allowUnrelated)
         report(kind: r.kind, commit: r.commit, conflicts: r.conflicts)
-        fflush(stdout)  // the conflicts before the error line, also when both go to one pipe
+        fflush(nil)  // the conflicts before the error line, also when both go to one pipe
         if r.kind == .conflicted {
             throw CLIError.failed("merge stopped with \(r.conflicts.count) conflict\(r.conflicts.count == 1 ? "" : "s"): "
                 + "settle them with 'cairn resolve PATH --ours|--theirs|--value JSON', then run 'cairn merge --continue'")

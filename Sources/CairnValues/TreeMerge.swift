@@ -56,8 +56,9 @@ package enum TreeMerge {
                 x.step()
                 y.step()
                 // Whether the run ends at a chunk boundary both sides share. A tree's last leaf
-                // ends where the data ends, not at a boundary: a run reaching either tree's end
-                // is merged entry by entry.
+                // ends where the data ends, not at a boundary: a run reaching one tree's end
+                // is merged entry by entry; one reaching both ends is linked only where it is
+                // ours' end too (all three then end where the data ends).
                 var atBoundary = true
                 while true {
                     let c = KeyOrder.compare(xs.last!.lastKey, ys.last!.lastKey)
@@ -74,8 +75,10 @@ package enum TreeMerge {
                         y.step()
                     }
                 }
+                let bothEnd = x.atEnd && y.atEnd
                 if x.atEnd || y.atEnd { atBoundary = false }
-                if try atBoundary && holds(oursRoot, xs, store: store) {
+                let held = try holds(oursRoot, xs, store: store)
+                if held.matches && (atBoundary || (bothEnd && held.atOursEnd)) {
                     for l in xs { leafEdits.append(LevelEdit(key: l.lastKey, entry: nil, keyLength: l.lastKey.count, subtree: 0, refs: [])) }
                     for l in ys {
                         let entry = ClosedNode(hash: l.hash, bytes: [], refs: [], subtree: l.count, lastKey: l.lastKey).parentEntry(keyed: true)
@@ -160,22 +163,21 @@ package enum TreeMerge {
     }
 
     /// Whether the tree under `root` holds these leaves, one after the other. Reads only
-    /// internal nodes.
-    static func holds(_ root: Node, _ leaves: [LeafRef], store: NodeStore) throws -> Bool {
-        guard root.level >= 1 else { return false }
-        guard let first = leaves.first else { return true }
+    /// internal nodes. `atOursEnd`: the last of them is the tree's last leaf.
+    static func holds(_ root: Node, _ leaves: [LeafRef], store: NodeStore) throws -> (matches: Bool, atOursEnd: Bool) {
+        guard root.level >= 1, let first = leaves.first else { return (false, false) }
         var c = try first.lastKey.withUnsafeBytes { try LevelCursor.seek(store: store, root: root, level: 1, key: $0) }
         var i = first.lastKey.withUnsafeBytes { c.node.lowerBound($0) }
         for l in leaves {
             if i >= c.node.count {
-                if c.isLastAtLevel { return false }
+                if c.isLastAtLevel { return (false, false) }
                 try c.nextNode()
                 i = 0
             }
-            guard c.node.children[i] == l.hash, c.node.keyBytes(i) == l.lastKey else { return false }
+            guard c.node.children[i] == l.hash, c.node.keyBytes(i) == l.lastKey else { return (false, false) }
             i += 1
         }
-        return true
+        return (true, i == c.node.count && c.isLastAtLevel)
     }
 
     /// Calls `body` with each key whose entry differs between two runs of leaves, with each

@@ -217,7 +217,12 @@ struct DocGen {
         for i in 0..<n { base[key(i)] = String(repeating: "v", count: 80) }
         var o = base, t = base
         let last = key(n - 1)
-        for i in stride(from: 0, to: 60, by: 2) { o[last + "b\(i)"] = String(repeating: "o", count: 80) }
+        if n % 3 == 0 {
+            // Ours edits only the start: theirs' run to the end may be linked in.
+            for i in 0..<20 { o[key(i)] = "ours" }
+        } else {
+            for i in stride(from: 0, to: 60, by: 2) { o[last + "b\(i)"] = String(repeating: "o", count: 80) }
+        }
         if n % 2 == 0 { for i in stride(from: 1, to: 60, by: 2) { t[last + "b\(i)"] = String(repeating: "t", count: 80) } }
         t[last] = "w"
         t[key(n - 3)] = "w"

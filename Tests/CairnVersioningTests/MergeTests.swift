@@ -448,6 +448,62 @@ struct DocGen {
         #expect(c.conflicts[1].kind == "deleted by theirs")
     }
 
+    /// Random row and cell edits on both sides of a table large enough to span many leaves,
+    /// against a model of rows as dictionaries merged cell by cell: the same rows, the same
+    /// conflicts, and the tree a fresh build of the expected rows gives.
+    @Test(arguments: 0..<8) func tablesAgreeWithARowModel(seed: Int) throws {
+        var rng = SplitMix64(seed: UInt64(seed) &+ 900)
+        typealias Rows = [Int: [String: String]]
+        var base: Rows = [:]
+        for i in 0..<3000 { base[i] = ["a": "a\(i % 7)", "b": "b\(i % 5)"] }
+        func side(_ rng: inout SplitMix64) -> Rows {
+            var d = base
+            // A dense window and some scattered edits.
+            let lo = Int(rng.next() % 3000)
+            for k in lo..<min(3100, lo + 150) where rng.next() % 3 == 0 { d[k] = ["a": "w\(rng.next() % 3)", "b": "b\(k % 5)"] }
+            for _ in 0..<40 {
+                let k = Int(rng.next() % 3100)
+                switch rng.next() % 4 {
+                case 0: d[k] = nil
+                case 1: d[k, default: [:]]["a"] = "x\(rng.next() % 3)"
+                case 2: d[k, default: [:]]["b"] = nil
+                default: d[k] = ["a": "n\(rng.next() % 2)"]
+                }
+                if d[k]?.isEmpty == true { d[k] = ["a": "e"] }
+            }
+            return d
+        }
+        let o = side(&rng), t = side(&rng)
+        var expected: Rows = [:]
+        var conflicts = Set<String>()
+        for k in Set(base.keys).union(o.keys).union(t.keys) {
+            let b = base[k], x = o[k], y = t[k]
+            if x == y { if let x { expected[k] = x }; continue }
+            if b == x { if let y { expected[k] = y }; continue }
+            if b == y { if let x { expected[k] = x }; continue }
+            guard let b, let x, let y else {
+                conflicts.insert("/t/\(k)")
+                if let x { expected[k] = x }
+                continue
+            }
+            var row: [String: String] = [:]
+            for c in ["a", "b"] {
+                let (cb, cx, cy) = (b[c], x[c], y[c])
+                let v: String? = cx == cy ? cx : (cb == cx ? cy : (cb == cy ? cx : { conflicts.insert("/t/\(k)/\(c)"); return cx }()))
+                if let v { row[c] = v }
+            }
+            expected[k] = row
+        }
+        func csv(_ d: Rows) -> String {
+            "id,a,b\n" + d.keys.sorted().map { k in "\(k),\(d[k]!["a"] ?? ""),\(d[k]!["b"] ?? "")\n" }.joined()
+        }
+        let out = try merge(try tableRoot(try table(csv(base))), try tableRoot(try table(csv(o))), try tableRoot(try table(csv(t))))
+        #expect(Set(out.conflicts.map(\.path.description)) == conflicts)
+        #expect(try rows(out) == csv(expected))
+        #expect(try out.root.get(.string("t")) == tableRoot(try table(csv(expected))).get(.string("t")))
+        #expect(try out.root.invariantProblems().isEmpty)
+    }
+
     @Test func columnsAddedOnEitherSideMergeWithRowEdits() throws {
         let b = try tableRoot(try table("id,a\n1,x\n2,x\n"))
         let o = try tableRoot(try table("id,a,new\n1,x,n1\n2,x,\n"))

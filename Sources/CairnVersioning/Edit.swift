@@ -21,10 +21,18 @@ extension Repository {
         let before = try workingRoot()
         var value = value
         // (Rules that do not parse stamp nothing here; merge reports them.)
-        if let v = value, (try? MergeRules(try before.get(.string(MergeRules.rootName))))?.rule(for: path.segments) == .lww {
+        if let v = value, (try? MergeRules(try before.get(.string(MergeRules.rootName))))?.rule(for: path.segments) == .lww,
+           try !isRowPath(path, in: before) {
             value = LWW.stamped(v, try writeStamp())
         }
         try setWorkingRoot(try editedRoot(before, at: path, value: value, allowMissing: false), expected: before)
+    }
+
+    /// Whether `path` names a row of a top-level table (rows are not values a register can
+    /// hold: an `lww` rule there applies to nothing).
+    private func isRowPath(_ path: ValuePath, in root: ProllyMap) throws -> Bool {
+        guard case .table(let t)? = try root.get(.string(path.segments[0])) else { return false }
+        return path.segments.count == 1 + t.schema.key.count
     }
 
     /// `root` with the value at `path` set (or removed, with nil). Reserved names are allowed
@@ -67,6 +75,9 @@ extension Repository {
         let seg = path.segments[depth]
         let last = depth == path.segments.count - 1
         switch container {
+        case .struct where LWW.stamp(of: container) != nil:
+            // A write under a last-writer-wins register is a new write of the register.
+            return LWW.stamped(try edited(LWW.plain(container), path: path, depth: depth, value: value), try writeStamp())
         case .table(let t):
             return .table(try editedTable(t, path: path, depth: depth, value: value))
         case .map(let m):

@@ -110,6 +110,10 @@ public struct ValuePath: Sendable, Equatable, CustomStringConvertible {
             case .list(let l):
                 guard let idx = UInt64(seg), String(idx) == seg, idx < l.count else { return nil }
                 current = try l.element(at: idx)
+            case .struct where LWW.stamp(of: current) != nil:
+                // A last-writer-wins register is seen through: paths name what it holds.
+                current = LWW.plain(current)
+                continue
             case .struct(let s):
                 guard let v = s[seg] else { return nil }
                 current = v

@@ -154,6 +154,18 @@ import Testing
         #expect(try ws.cli.run("show", "/doc/title").stdout == "\"b\"\n")
         #expect(try ws.cli.run("show", "/doc/title", "--tagged", "--json").stdout.contains(#""$struct":"cairn.lww""#))
         #expect(try ws.cli.run("export", "WORKING:/doc").stdout.contains(#""title":"b""#) || ws.cli.run("export", "WORKING:/doc").stdout.contains(#""title": "b""#))
+        // Paths see through a stamped value; a write under it stamps the whole register anew.
+        expectOK(try ws.cli.run("rules", "/cfg", "lww"))
+        expectOK(try ws.cli.run("set", "/cfg", #"{"a": 1}"#))
+        #expect(try ws.cli.run("show", "/cfg/a").stdout == "1\n")
+        expectOK(try ws.cli.run("set", "/cfg/b", "2"))
+        #expect(try ws.cli.run("show", "/cfg", "--json").stdout == #"{"a":1,"b":2}"# + "\n")
+        #expect(try ws.cli.run("show", "/cfg", "--tagged", "--json").stdout.contains(#""$struct":"cairn.lww""#))
+        // An lww rule on rows applies to nothing: rows are still set as rows.
+        try ws.write("t.csv", "id,v\n1,a\n")
+        expectOK(try ws.cli.run("import", "t.csv", "--table", "t"))
+        expectOK(try ws.cli.run("rules", "/t/*", "lww"))
+        expectOK(try ws.cli.run("set", "/t/2", #"{"v": "b"}"#))
         expectOK(try ws.cli.run("set", "--tagged", "/hits", #"{"$counter": 5}"#))
         #expect(try ws.cli.run("show", "/hits", "--tagged").stdout == #"{"$counter":5}"# + "\n")
     }

@@ -221,10 +221,40 @@ extension Repository {
         }
         let settled = Set(chosen.map(\.path.description))
         m.conflicts = try m.conflicts.editing(settled.map { (Value.string($0), nil) })
+        if case .theirs = resolution {
+            root = try droppingSettledColumns(root, settled: chosen, merge: m)
+        }
         ws.root = root
         ws.merge = m
         try setWorkingSet(ws, branch: branch, expected: wsRef)
         return chosen.map(\.path)
+    }
+
+    /// A column the merge kept only for ours' conflicting cells (theirs dropped it) goes once
+    /// those conflicts are all settled to theirs and it holds no cell: the table is then
+    /// theirs' drop, as a merge without the conflicts would have made it.
+    private func droppingSettledColumns(_ root: ProllyMap, settled: [MergeConflict], merge m: WorkingSet.MergeState) throws -> ProllyMap {
+        var root = root
+        let theirsRoot = try self.root(of: commit(m.theirs))
+        let remaining = try m.conflictList()
+        var done = Set<[String]>()
+        for c in settled where c.theirs == nil && c.path.segments.count >= 3 {
+            let name = c.path.segments[0], column = c.path.segments[c.path.segments.count - 1]
+            guard done.insert([name, column]).inserted, case .table(let t)? = try root.get(.string(name)),
+                  let col = t.schema.column(named: column), let slot = col.slot,
+                  case .table(let theirsTable)? = try theirsRoot.get(.string(name)), theirsTable.schema.column(id: col.id) == nil,
+                  !remaining.contains(where: { $0.path.segments.first == name && $0.path.segments.last == column }) else { continue }
+            var empty = true
+            try t.forEachRow { _, r in
+                try Table.forEachCell(r, store: store) { s, cell in if s == slot && cell != nil { empty = false } }
+                return empty
+            }
+            guard empty else { continue }
+            var schema = t.schema
+            try schema.dropColumn(column)
+            root = try root.setting(.string(name), to: .table(t.withSchema(schema)))
+        }
+        return root
     }
 
     /// The conflicts of the merge in progress on the current branch (empty when none).

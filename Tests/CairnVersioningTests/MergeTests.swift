@@ -573,6 +573,21 @@ struct DocGen {
         let out = try merge(b, o, t)
         #expect(out.conflicts.map(\.path.description) == ["/t/2/b"])
         #expect(try rows(out) == "id,a,b\n1,x,\n2,x,CHANGED\n")
+        // Settled to theirs through the repository, the kept column goes with its last cell.
+        let repo = Repository(chunks: MemoryChunkStore())
+        try repo.replaceValue("t", with: try b.get(.string("t"))!)
+        let baseCommit = try repo.commitWorkingSet(message: "base", author: "t", date: 1)
+        try repo.checkoutNewBranch("drop", at: baseCommit.hash)
+        try repo.replaceValue("t", with: try t.get(.string("t"))!)
+        let dropCommit = try repo.commitWorkingSet(message: "drop b", author: "t", date: 2)
+        try repo.checkout("main")
+        try repo.replaceValue("t", with: try o.get(.string("t"))!)
+        _ = try repo.commitWorkingSet(message: "change b", author: "t", date: 3)
+        let r = try repo.mergeIntoCurrentBranch(dropCommit.hash, message: nil, author: "t")
+        #expect(r.conflicts.map(\.path.description) == ["/t/2/b"])
+        try repo.resolve(ValuePath(parsing: "/t"), with: .theirs)
+        guard case .table(let settled)? = try repo.workingRoot().get(.string("t")) else { Issue.record("no table"); return }
+        #expect(settled.schema.column(named: "b") == nil)
         // A row ours added with a cell in b, or theirs added while ours dropped b: a conflict.
         let o3 = try tableRoot(try table("id,a,b\n1,x,y\n2,x,y\n3,n,added\n"))
         let added = try merge(b, o3, t)

@@ -150,8 +150,9 @@ final class RecordingChunkStore: ChunkStore, @unchecked Sendable {
         #expect(t.count == 3000)
         var checked = 0
         try chunks.forEachHash { h in
-            guard let c = try chunks.get(h), let node = try? Node(hash: h, bytes: c.data) else { return }
-            let missing = Set(node.refs).subtracting(chunks.declared[h] ?? [])
+            guard let c = try chunks.get(h) else { return }
+            // Read from the bytes, for every kind of chunk (nodes and out-of-line rows).
+            let missing = Set(try ChunkReferences.of(c)).subtracting(chunks.declared[h] ?? [])
             #expect(missing.isEmpty, "chunk \(h) does not declare \(missing.count) of its references")
             checked += 1
         }

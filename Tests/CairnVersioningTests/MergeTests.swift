@@ -1,5 +1,5 @@
 import CairnStore
-import CairnValues
+@testable import CairnValues
 import CairnTables
 @testable import CairnVersioning
 import Foundation
@@ -733,6 +733,15 @@ struct DocGen {
         #expect(merged.message == "Merge branch 'other' into main")
         #expect(try repo.workingSet().merge == nil)
         #expect(try repo.root(of: merged).get(.string("n")) == .int(2))
+        // Every chunk the merge wrote (commits, working sets with their conflicts) names only
+        // chunks the store holds, read from its own bytes.
+        var checked = 0
+        try repo.chunks.forEachHash { h in
+            let refs = try ChunkReferences.of(try repo.chunks.get(h)!)
+            #expect(try repo.chunks.hasMany(refs) == Set(refs))
+            checked += 1
+        }
+        #expect(checked > 5)
     }
 
     @Test func abortPutsEverythingBack() throws {

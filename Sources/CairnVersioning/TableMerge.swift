@@ -122,7 +122,7 @@ struct TableRowsMerge {
             // only theirs' changes are read, and runs of leaves only theirs changed are linked
             // in by hash.
             return try TreeMerge.apply(base: base.rows, ours: ours.rows, theirs: theirs.rows) { key, rb, ro, rt in
-                if ro == rt, rb == nil || ro == nil || !m.countersCombine(encoded: ro!, under: path) { return .keep }
+                if ro == rt, ro == nil || !m.countersCombine(encoded: ro!, under: path) { return .keep }
                 if ro == rb {
                     guard let rt else { return .remove }
                     return .set(rt, refs: try EncodedView.refs(rt))
@@ -182,7 +182,7 @@ struct TableRowsMerge {
                 let x = dO!, y = dT!
                 dO = try io.next()
                 dT = try it.next()
-                if x.new == y.new && oursInLayout, x.old == nil || x.new == nil || !m.countersCombine(encoded: x.new!, under: path) { continue }
+                if x.new == y.new && oursInLayout, x.new == nil || !m.countersCombine(encoded: x.new!, under: path) { continue }
                 if let e = try row(&m, key: x.key, base: x.old, ours: x.new, theirs: y.new) { edits.append(e) }
             }
             if edits.count >= 4096 {
@@ -212,8 +212,11 @@ struct TableRowsMerge {
         let rowPath = path + (try keyValues.map { try $0.segmentText() })
         var result: [UInt64: Value]?
         if cb == nil || co == nil || ct == nil {
-            // A row added or removed on a side: the row is one value.
-            if co == ct { result = co } else if cb == co { result = ct } else if cb == ct { result = co } else {
+            // A row added or removed on a side: the row is one value. Each side's row is compared
+            // with the base's as that side sees it, so a column one side dropped is no change
+            // of its rows (a drop against a deleted row is no conflict).
+            func seen(_ row: [UInt64: Value]?, by t: Table) -> [UInt64: Value]? { row?.filter { t.schema.column(id: $0.key) != nil } }
+            if co == ct { result = co } else if seen(cb, by: ours) == co { result = ct } else if seen(cb, by: theirs) == ct { result = co } else {
                 switch m.rules.rule(for: rowPath) {
                 case .ours?: result = co
                 case .theirs?: result = ct

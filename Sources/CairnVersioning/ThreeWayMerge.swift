@@ -104,13 +104,30 @@ public struct ThreeWayMerge {
     /// The merge of one value. nil: absent in the result.
     mutating func mergeValue(_ b: Value?, _ o: Value?, _ t: Value?, path: [String]) throws -> Value? {
         if o == t {
-            // Equal changes agree, except counters: +5 on each side is +10 (CLI.md, Merge).
-            guard let o, b != o, let b, b.kind == o.kind || o.kind == .counter, countersCombine(o, path: path) else { return o }
+            // Equal changes agree, except counters: +5 on each side is +10 (CLI.md, Merge), and
+            // both adding a counter sums them.
+            guard let o, b != o else { return o }
+            let combine: Bool
+            if let b {
+                combine = (b.kind == o.kind || o.kind == .counter) && countersCombine(o, path: path)
+            } else {
+                combine = o.kind == .counter || (o.kind == .int && rules.rule(for: path) == .counter)
+            }
+            if !combine { return o }
         }
         if b == o { return t }
         if b == t { return o }
         if let rule = rules.rule(for: path) { return try apply(rule, b, o, t, path: path) }
         return try mergeByKind(b, o, t, path: path)
+    }
+
+    /// base + (ours − base) + (theirs − base); nil when it overflows 64 bits (a conflict).
+    static func counterSum(_ base: Int64, _ ours: Int64, _ theirs: Int64) -> Int64? {
+        let (d1, o1) = ours.subtractingReportingOverflow(base)
+        let (d2, o2) = theirs.subtractingReportingOverflow(base)
+        let (s1, o3) = base.addingReportingOverflow(d1)
+        let (s2, o4) = s1.addingReportingOverflow(d2)
+        return o1 || o2 || o3 || o4 ? nil : s2
     }
 
     /// Whether equal changes on both sides to `v` at `path` must still combine, because a
@@ -135,14 +152,31 @@ public struct ThreeWayMerge {
     private mutating func mergeByKind(_ b: Value?, _ o: Value?, _ t: Value?, path: [String]) throws -> Value? {
         switch (b, o, t) {
         // Counters and sets never conflict; both adding one starts from zero / empty.
-        case let (.counter(x)?, .counter(y)?, .counter(z)?): return .counter(x &+ (y &- x) &+ (z &- x))
-        case let (nil, .counter(y)?, .counter(z)?): return .counter(y &+ z)
+        case let (.counter(x)?, .counter(y)?, .counter(z)?):
+            guard let v = Self.counterSum(x, y, z) else { return conflict(b, o, t, path: path) }
+            return .counter(v)
+        case let (nil, .counter(y)?, .counter(z)?):
+            guard let v = Self.counterSum(0, y, z) else { return conflict(b, o, t, path: path) }
+            return .counter(v)
         case let (.set(x)?, .set(y)?, .set(z)?): return .set(try mergeSet(x, y, z))
         case let (nil, .set(y)?, .set(z)?): return .set(try mergeSet(try ProllySet.empty(store: store), y, z))
         case let (.map(x)?, .map(y)?, .map(z)?): return .map(try mergeMap(x, y, z, path: path))
         case let (.struct(x)?, .struct(y)?, .struct(z)?) where x.name == y.name && y.name == z.name:
             return try mergeStruct(x, y, z, path: path)
         case let (.list(x)?, .list(y)?, .list(z)?):
+            if x.count == y.count && y.count == z.count && x.count <= UInt64(ListMerge.fineDiffLimit) && countersCombine(o!, path: path) {
+                // Lists of one length that may hold counters merge element by element, so
+                // each counter adds both sides' deltas.
+                let xs = try x.elements(), ys = try y.elements(), zs = try z.elements()
+                var out: [Value] = []
+                for i in xs.indices {
+                    guard let v = try mergeValue(xs[i], ys[i], zs[i], path: path + [String(i)]) else {
+                        return conflict(b, o, t, path: path)
+                    }
+                    out.append(v)
+                }
+                return .list(try ProllyList.build(out, store: store))
+            }
             if let merged = try ListMerge.merge(x, y, z) { return .list(merged) }
             return conflict(b, o, t, path: path)
         case let (.table(x)?, .table(y)?, .table(z)?):
@@ -195,7 +229,8 @@ public struct ThreeWayMerge {
             default: base = nil
             }
             guard let base, case .int(let x) = o, case .int(let y) = t else { return conflict(b, o, t, path: path) }
-            return .int(base &+ (x &- base) &+ (y &- base))
+            guard let v = Self.counterSum(base, x, y) else { return conflict(b, o, t, path: path) }
+            return .int(v)
         case .max, .min:
             let c = try Value.compare(o, t, store: store)
             return (rule == .max) == (c >= 0) ? o : t
@@ -231,7 +266,7 @@ public struct ThreeWayMerge {
     private mutating func mergeMap(_ b: ProllyMap, _ o: ProllyMap, _ t: ProllyMap, path: [String],
                                    rootRules: Value?? = nil) throws -> ProllyMap {
         try TreeMerge.apply(base: b, ours: o, theirs: t) { keyBytes, bv, ov, tv in
-            if ov == tv, bv == nil || ov == nil || !countersCombine(encoded: ov!, under: path) { return .keep }
+            if ov == tv, ov == nil || !countersCombine(encoded: ov!, under: path) { return .keep }
             if ov == bv {
                 // Only theirs changed this key: theirs' entry, by its bytes.
                 guard let tv else { return .remove }

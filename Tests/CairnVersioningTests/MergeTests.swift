@@ -308,6 +308,15 @@ struct DocGen {
         #expect(try out.root.get(.string("p")) == json(#"{"ada": {"score": 11, "name": "a"}}"#))
         // Anything else changed alike agrees.
         #expect(try out.root.get(.string("plain")) == .int(2))
+        // Counters in a list, both adding one counter, and a sum past 64 bits (a conflict).
+        let l0 = Value.list(try ProllyList.build([.counter(0), .counter(0)], store: store))
+        let l1 = Value.list(try ProllyList.build([.counter(3), .counter(0)], store: store))
+        let inList = try merge(try r([("l", l0)]), try r([("l", l1)]), try r([("l", l1)]))
+        #expect(try inList.root.get(.string("l")) == .list(try ProllyList.build([.counter(6), .counter(0)], store: store)))
+        let added = try merge(try r([]), try r([("c", .counter(5))]), try r([("c", .counter(5))]))
+        #expect(try added.root.get(.string("c")) == .counter(10))
+        let huge = try merge(try r([("c", .counter(0))]), try r([("c", .counter(.max))]), try r([("c", .counter(.max - 1))]))
+        #expect(huge.conflicts.map(\.path.description) == ["/c"])
     }
 
     /// While a pattern's rule is itself in conflict, values under it merge by the default, so
@@ -596,6 +605,9 @@ struct DocGen {
         let swapped = try merge(b, t, o3)
         #expect(swapped.conflicts.map(\.path.description) == ["/t/3/b"])
         #expect(try rows(swapped) == "id,a\n1,x\n2,x\n3,n\n")
+        // A row ours deleted against theirs' drop of a column: the deletion stands, no conflict.
+        let deleted = try merge(b, try tableRoot(try table("id,a,b\n1,x,y\n")), t)
+        #expect(try deleted.conflicts.isEmpty && rows(deleted) == "id,a\n1,x\n")
         // Ours changed nothing in b: the drop applies.
         let o2 = try tableRoot(try table("id,a,b\n1,z,y\n2,x,y\n"))
         let clean = try merge(b, o2, t)

@@ -98,6 +98,22 @@ extension Repository {
                 return .list(try l.removing(at: i))
             }
             return .list(try l.setting(try edited(l.element(at: i), path: path, depth: depth + 1, value: value), at: i))
+        case .struct(let st):
+            // A Struct's fields, as `show` names them (a struct keeps its name).
+            var fields = st.fields.map { ($0.name, $0.value) }
+            let i = fields.firstIndex { $0.0 == seg }
+            if last {
+                if let value {
+                    if let i { fields[i].1 = value } else { fields.append((seg, value)) }
+                } else {
+                    guard let i else { throw RepositoryError.noSuchPath(path.description) }
+                    fields.remove(at: i)
+                }
+            } else {
+                guard let i else { throw RepositoryError.noSuchPath(path.description) }
+                fields[i].1 = try edited(fields[i].1, path: path, depth: depth + 1, value: value)
+            }
+            return .struct(StructValue(name: st.name, fields: fields))
         default:
             throw RepositoryError.noSuchPath(path.description)
         }

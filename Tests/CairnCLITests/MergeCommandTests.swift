@@ -166,6 +166,11 @@ import Testing
         expectOK(try ws.cli.run("import", "t.csv", "--table", "t"))
         expectOK(try ws.cli.run("rules", "/t/*", "lww"))
         expectOK(try ws.cli.run("set", "/t/2", #"{"v": "b"}"#))
+        // A Struct's fields are set and removed by path, as show finds them.
+        expectOK(try ws.cli.run("set", "--tagged", "/p", #"{"$struct": "P", "fields": {"x": 1}}"#))
+        expectOK(try ws.cli.run("set", "/p/y", "2"))
+        expectOK(try ws.cli.run("rm", "/p/x"))
+        #expect(try ws.cli.run("show", "/p", "--tagged", "--json").stdout == #"{"$struct":"P","fields":{"y":2}}"# + "\n")
         expectOK(try ws.cli.run("set", "--tagged", "/hits", #"{"$counter": 5}"#))
         #expect(try ws.cli.run("show", "/hits", "--tagged").stdout == #"{"$counter":5}"# + "\n")
     }

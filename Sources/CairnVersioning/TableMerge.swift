@@ -217,17 +217,7 @@ struct TableRowsMerge {
             // of its rows (a drop against a deleted row is no conflict).
             func seen(_ row: [UInt64: Value]?, by t: Table) -> [UInt64: Value]? { row?.filter { t.schema.column(id: $0.key) != nil } }
             if co == ct { result = co } else if seen(cb, by: ours) == co { result = ct } else if seen(cb, by: theirs) == ct { result = co } else {
-                switch m.rules.rule(for: rowPath) {
-                case .ours?: result = co
-                case .theirs?: result = ct
-                default:
-                    let sides = (try rowValue(cb, base, keyValues), try rowValue(co, ours, keyValues), try rowValue(ct, theirs, keyValues))
-                    switch m.settle(sides.0, sides.1, sides.2, path: rowPath) {
-                    case .base: result = cb
-                    case .ours: result = co
-                    case .theirs: result = ct
-                    }
-                }
+                result = try settleRow(&m, m.rules.rule(for: rowPath), cb, co, ct, key: keyValues, path: rowPath)
             }
             // A cell in a column the merged schema does not keep (one side dropped it) that the
             // other side added or changed with its row: a conflict, never a silent loss.
@@ -243,18 +233,7 @@ struct TableRowsMerge {
             }
         } else if co != ct, let rule = m.rules.rule(for: rowPath), rule == .ours || rule == .theirs || rule == .conflict {
             // A rule for the whole row decides it, as for any value.
-            let cb = cb!, co = co!, ct = ct!
-            switch rule {
-            case .ours: result = co
-            case .theirs: result = ct
-            default:
-                let sides = (try rowValue(cb, base, keyValues), try rowValue(co, ours, keyValues), try rowValue(ct, theirs, keyValues))
-                switch m.settle(sides.0, sides.1, sides.2, path: rowPath) {
-                case .base: result = cb
-                case .ours: result = co
-                case .theirs: result = ct
-                }
-            }
+            result = try settleRow(&m, rule, cb, co, ct, key: keyValues, path: rowPath)
         } else {
             let cb = cb!, co = co!, ct = ct!
             var ids: [UInt64] = merged.schema.columns.filter { !$0.isKey }.map(\.id)
@@ -293,6 +272,23 @@ struct TableRowsMerge {
         if oursInLayout && bytes == ro { return nil }
         let (_, keyRefs) = try merged.key(keyValues).encodedWithRefs(store: merged.store)
         return (key, bytes, keyRefs + refs)
+    }
+
+    /// A row both sides changed as a whole, settled by the rule for its path: ours, theirs, or
+    /// else a conflict (which the strategy may settle).
+    private func settleRow(_ m: inout ThreeWayMerge, _ rule: MergeRule?, _ cb: [UInt64: Value]?, _ co: [UInt64: Value]?,
+                           _ ct: [UInt64: Value]?, key: [Value], path: [String]) throws -> [UInt64: Value]? {
+        switch rule {
+        case .ours?: return co
+        case .theirs?: return ct
+        default:
+            let sides = (try rowValue(cb, base, key), try rowValue(co, ours, key), try rowValue(ct, theirs, key))
+            switch m.settle(sides.0, sides.1, sides.2, path: path) {
+            case .base: return cb
+            case .ours: return co
+            case .theirs: return ct
+            }
+        }
     }
 
     /// A row as users see it (a Map from column name to value), for a conflict's sides.

@@ -133,6 +133,19 @@ struct DocGen {
         #expect(try merge(b, x, y, .theirs).root.hash == merge(b, y, x, .ours).root.hash)
     }
 
+    /// The model of a flat map's merge: one side's change wins, equal changes agree, anything
+    /// else conflicts and keeps ours.
+    func flatMerge<V: Equatable>(_ base: [Int: V], _ o: [Int: V], _ t: [Int: V]) -> (merged: [Int: V], conflicts: Set<Int>) {
+        var merged: [Int: V] = [:]
+        var conflicts = Set<Int>()
+        for k in Set(base.keys).union(o.keys).union(t.keys) {
+            let b = base[k], x = o[k], y = t[k]
+            let v: V? = x == y ? x : (b == x ? y : (b == y ? x : { conflicts.insert(k); return x }()))
+            if let v { merged[k] = v }
+        }
+        return (merged, conflicts)
+    }
+
     /// Maps of thousands of entries span many nodes: the streamed diffs must line up across
     /// node boundaries, and what only ours changed must stay as it is.
     @Test(arguments: 0..<6) func largeMapsAgreeWithADictionary(seed: Int) throws {
@@ -151,13 +164,7 @@ struct DocGen {
         func map(_ d: [Int: Int64]) throws -> ProllyMap {
             try ProllyMap.build(d.sorted { $0.key < $1.key }.map { (Value.int(Int64($0.key)), Value.int($0.value)) }, store: store)
         }
-        var expected: [Int: Int64] = [:]
-        var conflicts = Set<Int>()
-        for k in Set(base.keys).union(o.keys).union(t.keys) {
-            let b = base[k], x = o[k], y = t[k]
-            let v: Int64? = x == y ? x : (b == x ? y : (b == y ? x : { conflicts.insert(k); return x }()))
-            if let v { expected[k] = v }
-        }
+        let (expected, conflicts) = flatMerge(base, o, t)
         let out = try merge(try map(base), try map(o), try map(t))
         #expect(try out.root.hash == (try map(expected)).hash)
         #expect(Set(out.conflicts.map { Int($0.path.segments[0])! }) == conflicts)
@@ -192,13 +199,7 @@ struct DocGen {
         func map(_ d: [Int: String]) throws -> ProllyMap {
             try ProllyMap.build(d.sorted { $0.key < $1.key }.map { (Value.int(Int64($0.key)), Value.string($0.value)) }, store: store)
         }
-        var expected: [Int: String] = [:]
-        var conflicts = Set<Int>()
-        for k in Set(base.keys).union(o.keys).union(t.keys) {
-            let b = base[k], x = o[k], y = t[k]
-            let v: String? = x == y ? x : (b == x ? y : (b == y ? x : { conflicts.insert(k); return x }()))
-            if let v { expected[k] = v }
-        }
+        let (expected, conflicts) = flatMerge(base, o, t)
         let out = try merge(try map(base), try map(o), try map(t))
         #expect(Set(out.conflicts.map { Int($0.path.segments[0])! }) == conflicts)
         #expect(try out.root.hash == map(expected).hash)

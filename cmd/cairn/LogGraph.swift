@@ -219,17 +219,16 @@ struct LogGraph<ID: Hashable> {
         return row
     }
 
+    /// The commit a column of the row stands for; one past the last column is this commit
+    /// (as git's graph.c, when the commit has no column yet).
+    private func columnCommit(_ i: Int) -> ID? { i == columns.count ? commit : columns[i] }
+
     private mutating func commitRow() -> String {
         var row = ""
         var seenThis = false
         for i in 0...columns.count {
-            let colCommit: ID?
-            if i == columns.count {
-                if seenThis { break }
-                colCommit = commit
-            } else {
-                colCommit = columns[i]
-            }
+            if i == columns.count && seenThis { break }
+            let colCommit = columnCommit(i)
             if colCommit == commit && !seenThis {
                 seenThis = true
                 row += "*"
@@ -263,13 +262,8 @@ struct LogGraph<ID: Hashable> {
         var seenParent = false
         let firstParent = parents.first
         for i in 0...columns.count {
-            let colCommit: ID?
-            if i == columns.count {
-                if seenThis { break }
-                colCommit = commit
-            } else {
-                colCommit = columns[i]
-            }
+            if i == columns.count && seenThis { break }
+            let colCommit = columnCommit(i)
             if colCommit == commit && !seenThis {
                 seenThis = true
                 var idx = min(max(mergeLayout, 0), 2)

@@ -10,11 +10,18 @@ let package = Package(
         .library(name: "CairnValues", targets: ["CairnValues"]),
         .library(name: "CairnTables", targets: ["CairnTables"]),
         .library(name: "CairnVersioning", targets: ["CairnVersioning"]),
+        .library(name: "CairnSync", targets: ["CairnSync"]),
+        .library(name: "CairnRemote", targets: ["CairnRemote"]),
+        .library(name: "CairnServer", targets: ["CairnServer"]),
         .executable(name: "cairn", targets: ["cairn"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
@@ -27,9 +34,23 @@ let package = Package(
         .target(name: "CairnValues", dependencies: ["CairnStore"]),
         .target(name: "CairnTables", dependencies: ["CairnValues"]),
         .target(name: "CairnVersioning", dependencies: ["CairnTables"]),
+        // Sync: the transfer algorithm and the wire format, with no network code.
+        .target(name: "CairnSync", dependencies: ["CairnVersioning"]),
+        // The HTTP client of a remote store.
+        .target(
+            name: "CairnRemote",
+            dependencies: ["CairnSync", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "NIOCore", package: "swift-nio")]),
+        // `cairn serve`: Hummingbird over a store.
+        .target(
+            name: "CairnServer",
+            dependencies: ["CairnSync", .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "NIOCore", package: "swift-nio")]),
         .executableTarget(
             name: "cairn",
-            dependencies: ["CairnVersioning", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CairnVersioning", "CairnSync", "CairnRemote", "CairnServer",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "cmd/cairn"),
         // A child process that writes to a store until it is killed: the crash-safety tests drive it.
         .executableTarget(name: "cairn-crash-writer", dependencies: ["CairnStore"], path: "Tests/CrashWriter"),
@@ -38,6 +59,7 @@ let package = Package(
         .testTarget(name: "CairnValuesTests", dependencies: ["CairnValues"]),
         .testTarget(name: "CairnTablesTests", dependencies: ["CairnTables"]),
         .testTarget(name: "CairnVersioningTests", dependencies: ["CairnVersioning"]),
+        .testTarget(name: "CairnSyncTests", dependencies: ["CairnSync", "CairnRemote", "CairnServer"]),
         .testTarget(name: "CairnCLITests", dependencies: ["CairnStore"]),
     ]
 )

@@ -34,6 +34,13 @@ public protocol ChunkStore: AnyObject, Sendable {
     /// step: false, writing nothing, when a ref does not equal its `expected`. A commit
     /// stores its last chunks and moves its branch this way, in one transaction.
     func put(_ batch: [ChunkWrite], moving moves: [RefMove]) throws -> Bool
+    /// The stored forms (as kept, compressed or not) of the chunks among `hashes` that are
+    /// present, in `hashes`' order: what sync sends without recompressing.
+    func getStored(_ hashes: [Hash]) throws -> [StoredChunk]
+    /// Writes stored chunks that the caller has checked against their hashes, keeping their
+    /// bytes as they are, and moves refs, as ``put(_:moving:)`` does: the completeness invariant
+    /// applies, and nothing is written when a ref does not equal its `expected`.
+    func putStored(_ batch: [StoredChunkWrite], moving moves: [RefMove]) throws -> Bool
     /// Every ref whose name starts with `prefix`, sorted by name.
     func refs(prefix: String) throws -> [(name: String, hash: Hash)]
 
@@ -90,19 +97,21 @@ public enum ChunkStoreRules {
     /// Checks one batch against the completeness invariant, given a way to ask which
     /// out-of-batch references are present.
     static func checkComplete(_ batch: [ChunkWrite], present: ([Hash]) throws -> Set<Hash>) throws {
-        var inBatch = Set<Hash>(minimumCapacity: batch.count)
-        for write in batch {
-            if write.chunk.data.count > Chunk.maxSize { throw StoreError.chunkTooLarge(size: write.chunk.data.count) }
-            inBatch.insert(write.chunk.hash)
-        }
+        for write in batch where write.chunk.data.count > Chunk.maxSize { throw StoreError.chunkTooLarge(size: write.chunk.data.count) }
+        try checkComplete(hashes: batch.map(\.chunk.hash), refs: batch.map(\.refs), present: present)
+    }
+
+    /// The same check over a batch given as its hashes and, for each, the hashes it references.
+    static func checkComplete(hashes: [Hash], refs: [[Hash]], present: ([Hash]) throws -> Set<Hash>) throws {
+        let inBatch = Set(hashes)
         var outside = Set<Hash>()
-        for write in batch { for r in write.refs where !inBatch.contains(r) { outside.insert(r) } }
+        for rs in refs { for r in rs where !inBatch.contains(r) { outside.insert(r) } }
         guard !outside.isEmpty else { return }
         let found = try present(Array(outside))
         guard found.count < outside.count else { return }
-        for write in batch {
-            let missing = write.refs.filter { !inBatch.contains($0) && !found.contains($0) }
-            if !missing.isEmpty { throw StoreError.missingReferences(chunk: write.chunk.hash, missing: missing) }
+        for (h, rs) in zip(hashes, refs) {
+            let missing = rs.filter { !inBatch.contains($0) && !found.contains($0) }
+            if !missing.isEmpty { throw StoreError.missingReferences(chunk: h, missing: missing) }
         }
     }
 }

@@ -307,6 +307,73 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
         }
     }
 
+    public func getStored(_ hashes: [Hash]) throws -> [StoredChunk] {
+        try readers.withReader { reader in
+            do {
+                return try reader.connection.transaction(immediate: false) {
+                    let st = try reader.connection.statement("SELECT codec, size, data FROM chunks WHERE hash = ?")
+                    var out: [StoredChunk] = []
+                    out.reserveCapacity(hashes.count)
+                    for h in hashes {
+                        st.reset()
+                        try st.bind(1, h)
+                        guard try st.step() else { continue }
+                        let c = st.int(0)
+                        guard c >= 0, c <= 1, let codec = StoredChunk.Codec(rawValue: UInt8(c)) else {
+                            throw StoreError.corruptChunk(h, reason: "unknown codec \(c)")
+                        }
+                        out.append(StoredChunk(hash: h, codec: codec, size: Int(st.int(1)), bytes: Array(st.blob(2))))
+                    }
+                    st.reset()
+                    return out
+                }
+            } catch { throw Self.translate(error) }
+        }
+    }
+
+    public func putStored(_ batch: [StoredChunkWrite], moving moves: [RefMove]) throws -> Bool {
+        for w in batch where w.stored.size > Chunk.maxSize || w.stored.bytes.count > Chunk.maxSize {
+            throw StoreError.chunkTooLarge(size: max(w.stored.size, w.stored.bytes.count))
+        }
+        for m in moves { try ChunkStoreRules.validateRefName(m.name) }
+        return try withConnection { conn in
+            try conn.transaction {
+                guard try Self.refsMatch(moves, conn) else { return false }
+                try Self.insertStored(batch, conn)
+                try Self.move(moves, conn)
+                return true
+            }
+        }
+    }
+
+    private static func insertStored(_ batch: [StoredChunkWrite], _ conn: SQLiteConnection) throws {
+        guard !batch.isEmpty else { return }
+        try ChunkStoreRules.checkComplete(hashes: batch.map(\.stored.hash), refs: batch.map(\.refs)) { hs in
+            var found = Set<Hash>()
+            for h in hs where try Self.has(h, conn) { found.insert(h) }
+            return found
+        }
+        let insert = try conn.statement("INSERT OR IGNORE INTO chunks(hash, codec, size, data) VALUES (?, ?, ?, ?)")
+        var added = 0, stored = 0, raw = 0
+        for w in batch {
+            insert.reset()
+            try insert.bind(1, w.stored.hash)
+            try insert.bind(2, Int64(w.stored.codec.rawValue))
+            try insert.bind(3, Int64(w.stored.size))
+            try w.stored.bytes.withUnsafeBytes { bytes in
+                try insert.bind(4, borrowing: bytes)
+                try insert.step()
+                insert.reset()
+            }
+            if conn.changes == 1 {
+                added += 1
+                stored += w.stored.bytes.count
+                raw += w.stored.size
+            }
+        }
+        try addTotals(added, stored, raw, conn)
+    }
+
     /// Stores a batch inside a transaction, refusing it whole when a chunk references one that
     /// is neither present nor in the batch.
     private static func insert(_ batch: [ChunkWrite], _ pipeline: CompressionPipeline, _ conn: SQLiteConnection) throws {
@@ -335,14 +402,17 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
                 raw += w.chunk.data.count
             }
         }
-        if added > 0 {
-            let update = try conn.statement(
-                "UPDATE totals SET chunks = chunks + ?, bytes_stored = bytes_stored + ?, bytes_uncompressed = bytes_uncompressed + ? WHERE id = 0")
-            try update.bind(1, Int64(added))
-            try update.bind(2, Int64(stored))
-            try update.bind(3, Int64(raw))
-            try update.step()
-        }
+        try addTotals(added, stored, raw, conn)
+    }
+
+    private static func addTotals(_ added: Int, _ stored: Int, _ raw: Int, _ conn: SQLiteConnection) throws {
+        guard added > 0 else { return }
+        let update = try conn.statement(
+            "UPDATE totals SET chunks = chunks + ?, bytes_stored = bytes_stored + ?, bytes_uncompressed = bytes_uncompressed + ? WHERE id = 0")
+        try update.bind(1, Int64(added))
+        try update.bind(2, Int64(stored))
+        try update.bind(3, Int64(raw))
+        try update.step()
     }
 
     /// Whether every ref equals its move's `expected`, inside a transaction.

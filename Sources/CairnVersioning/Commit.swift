@@ -49,6 +49,18 @@ public struct Commit: Sendable, Equatable {
         return (c.generation, c.parents)
     }
 
+    /// The generation and parents of `chunk` if it is a commit, else nil: sync walks the
+    /// commit graph with it.
+    package static func graphInfoIfCommit(_ chunk: Chunk, store: NodeStore) throws -> (generation: UInt64, parents: [Hash])? {
+        guard chunk.data.count > 1, chunk.data[0] == Format.version, chunk.data[1] == 0x0F else { return nil }
+        do {
+            let c = try decode(chunk, store: store)
+            return (c.generation, c.parents)
+        } catch RepositoryError.notACommit {
+            return nil
+        }
+    }
+
     /// Reads a commit chunk. A chunk that is no commit throws ``RepositoryError/notACommit(_:)``.
     static func decode(_ chunk: Chunk, store: NodeStore) throws -> Commit {
         guard chunk.data.first == Format.version, chunk.data.count > 1, chunk.data[1] == 0x0F else {

@@ -37,14 +37,14 @@ public struct RefName: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension ChunkStore {
-    func ref(_ name: RefName) throws -> Hash? { try ref(name.description) }
+    package func ref(_ name: RefName) throws -> Hash? { try ref(name.description) }
 
-    func compareAndSwapRef(_ name: RefName, expected: Hash?, new: Hash?) throws -> Bool {
+    package func compareAndSwapRef(_ name: RefName, expected: Hash?, new: Hash?) throws -> Bool {
         try compareAndSwapRef(name.description, expected: expected, new: new)
     }
 
     /// The refs of a namespace, by their names within it.
-    func refs(in namespace: RefName.Namespace) throws -> [(name: String, hash: Hash)] {
+    package func refs(in namespace: RefName.Namespace) throws -> [(name: String, hash: Hash)] {
         try refs(prefix: namespace.prefix).compactMap { r in RefName(stored: r.name).map { ($0.name, r.hash) } }
     }
 }

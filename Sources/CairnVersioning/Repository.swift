@@ -105,6 +105,17 @@ public final class Repository: @unchecked Sendable {
         }
     }
 
+    /// The ref of `branch`'s working set (nil while it is implied by the branch's commit), and
+    /// whether it holds uncommitted changes or a merge in progress. A push into this store
+    /// checks it, as git refuses a push to a checked-out branch.
+    public func workingSetState(branch: String) throws -> (ref: Hash?, dirty: Bool) {
+        guard let w = try chunks.ref(.working(branch)) else { return (nil, false) }
+        let ws = try WorkingSet.read(w, store: store)
+        if ws.merge != nil { return (w, true) }
+        if let c = try chunks.ref(.branch(branch)) { return (w, ws.root.hash != (try commit(c).root)) }
+        return (w, !ws.root.isEmpty)
+    }
+
     // MARK: Commit
 
     /// Records the working set as a commit on the current branch. With a merge in progress

@@ -1,0 +1,2 @@
+import CairnSync
+import AsyncHTTPClient

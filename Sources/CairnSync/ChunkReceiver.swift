@@ -1,0 +1,74 @@
+import CairnStore
+import CairnValues
+import Dispatch
+
+/// Takes the chunks of a transfer as they arrive, checks each against its hash and reads the
+/// chunks it references, and writes them in batches. The store's completeness check refuses
+/// a batch holding a chunk whose children are neither present nor in the batch, so what a
+/// killed transfer leaves is always complete, and a re-run sends only what is still missing.
+public final class ChunkReceiver: @unchecked Sendable {
+    public let store: any ChunkStore
+    /// Chunks and stored bytes received so far.
+    public private(set) var chunks = 0
+    public private(set) var bytes = 0
+    /// Called after each batch is written, with the totals so far.
+    public var progress: (@Sendable (_ chunks: Int, _ bytes: Int) -> Void)?
+    /// How many chunks the sender said it would send, when it said.
+    public var expectedChunks: Int?
+
+    private var pending: [StoredChunk] = []
+    private var pendingBytes = 0
+    private let batchBytes: Int
+    private let batchChunks: Int
+
+    public init(store: any ChunkStore, batchBytes: Int = 4 << 20, batchChunks: Int = 4096) {
+        self.store = store
+        self.batchBytes = batchBytes
+        self.batchChunks = batchChunks
+    }
+
+    public func add(_ chunk: StoredChunk) throws {
+        pending.append(chunk)
+        pendingBytes += chunk.bytes.count
+        if pendingBytes >= batchBytes || pending.count >= batchChunks { try flush(moving: []) }
+    }
+
+    public func add(_ batch: [StoredChunk]) throws {
+        for c in batch { try add(c) }
+    }
+
+    /// Writes what is buffered and moves `moves` with it in one transaction: false, writing
+    /// nothing of the last batch, when a ref does not equal its `expected`.
+    @discardableResult
+    public func flush(moving moves: [RefMove]) throws -> Bool {
+        let batch = pending
+        let writes = try Self.verify(batch)
+        guard try store.putStored(writes, moving: moves) else { return false }
+        pending.removeAll(keepingCapacity: true)
+        chunks += batch.count
+        bytes += pendingBytes
+        pendingBytes = 0
+        if !batch.isEmpty { progress?(chunks, bytes) }
+        return true
+    }
+
+    /// Checks every chunk against its hash and reads its references, on every core.
+    static func verify(_ batch: [StoredChunk]) throws -> [StoredChunkWrite] {
+        guard !batch.isEmpty else { return [] }
+        let workers = batch.count >= 64 ? min(2, batch.count) : 1
+        let results = UnsafeMutableBufferPointer<Result<StoredChunkWrite, any Error>>.allocate(capacity: batch.count)
+        defer { results.deinitialize().deallocate() }
+        nonisolated(unsafe) let slots = results
+        let stripe = (batch.count + workers - 1) / workers
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let decoder = StoredChunkDecoder()
+            for i in (w * stripe)..<min(batch.count, (w + 1) * stripe) {
+                (slots.baseAddress! + i).initialize(to: Result {
+                    let chunk = try batch[i].verified(using: decoder)
+                    return StoredChunkWrite(batch[i], refs: try ChunkReferences.of(chunk))
+                })
+            }
+        }
+        return try results.map { try $0.get() }
+    }
+}

@@ -1,0 +1,113 @@
+import CairnStore
+import CairnValues
+import CairnVersioning
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension SyncSession {
+    public struct FetchReport: Sendable {
+        /// Each ref that moved here: `remotes/R/B` or `tags/T`, from `old` (nil: new) to `new`
+        /// (nil: pruned).
+        public var updated: [(ref: String, old: Hash?, new: Hash?)] = []
+        /// Tags the remote has at another commit than this store's: left as they are.
+        public var tagsKept: [String] = []
+        public var chunksReceived = 0
+        public var bytesReceived = 0
+    }
+
+    /// Receives what the remote's branches and tags reach that this store lacks, then sets
+    /// `remotes/REMOTE/BRANCH` for each branch and creates tags this store lacks. With `prune`,
+    /// tracking refs whose branch is gone are dropped. With `branches`, also moves local
+    /// branches of the same names (a clone); `haveChunks` names chunks held already (a
+    /// resumed clone).
+    @discardableResult
+    public func fetch(prune: Bool = false, createBranches: Bool = false, haveChunks: [Hash] = []) async throws -> FetchReport {
+        let refs = try await remote.listRefs()
+        let present = try chunks.hasMany(refs.map(\.hash))
+        let wants = Array(Set(refs.map(\.hash).filter { !present.contains($0) }))
+        var report = FetchReport()
+        if !wants.isEmpty {
+            var haves = Set(try trackedHeads())
+            for b in try repo.branches() { haves.insert(b.commit) }
+            let receiver = ChunkReceiver(store: chunks)
+            let progress = self.progress
+            receiver.progress = { [weak receiver] c, b in
+                progress?(SyncProgress(chunks: c, totalChunks: receiver?.expectedChunks ?? 0, bytes: b))
+            }
+            try await remote.fetch(FetchRequest(wants: wants, haves: Array(haves.prefix(1024)), haveChunks: haveChunks),
+                                   into: receiver)
+            report.chunksReceived = receiver.chunks
+            report.bytesReceived = receiver.bytes
+            // Nothing moves onto a graph that did not arrive whole.
+            let arrived = try chunks.hasMany(wants)
+            if let lost = wants.first(where: { !arrived.contains($0) }) {
+                throw SyncError.unavailable("the remote did not send \(lost)")
+            }
+        }
+
+        var moves: [RefMove] = []
+        let trackingPrefix = RefName.Namespace.remotes.prefix + remoteName + "/"
+        var stale = Dictionary(try chunks.refs(prefix: trackingPrefix).map { ($0.name, $0.hash) }, uniquingKeysWith: { a, _ in a })
+        for r in refs {
+            guard let name = RefName(stored: r.name) else { continue }
+            switch name.namespace {
+            case .heads:
+                let t = tracking(name.name).description
+                let before = stale.removeValue(forKey: t)
+                if before != r.hash {
+                    moves.append(RefMove(t, expected: before, new: r.hash))
+                    report.updated.append((t, before, r.hash))
+                }
+                if createBranches {
+                    let local = try chunks.ref(.branch(name.name))
+                    if local != r.hash { moves.append(RefMove(RefName.branch(name.name).description, expected: local, new: r.hash)) }
+                }
+            case .tags:
+                let local = try chunks.ref(.tag(name.name))
+                if local == nil {
+                    moves.append(RefMove(r.name, expected: nil, new: r.hash))
+                    report.updated.append((r.name, nil, r.hash))
+                } else if local != r.hash {
+                    report.tagsKept.append(name.name)
+                }
+            default:
+                continue
+            }
+        }
+        if prune {
+            for (t, h) in stale.sorted(by: { $0.key < $1.key }) {
+                moves.append(RefMove(t, expected: h, new: nil))
+                report.updated.append((t, h, nil))
+            }
+        }
+        if !moves.isEmpty, !(try chunks.compareAndSwapRefs(moves)) {
+            throw RepositoryError.concurrentUpdate("the remote-tracking refs of \(remoteName)")
+        }
+        return report
+    }
+
+    // MARK: Pull
+
+    public struct PullReport: Sendable {
+        public var fetch: FetchReport
+        public var merge: MergeReport
+    }
+
+    /// Fetches, then merges `REMOTE/BRANCH` (default: the current branch's name) into the
+    /// current branch: a fast-forward when it can, else a three-way merge with the rules in
+    /// the data; conflicts are kept as `merge` keeps them.
+    public func pull(branch: String? = nil, author: String, date: Int64 = Int64(time(nil))) async throws -> PullReport {
+        let current = try repo.currentBranch()
+        let theirsName = branch ?? current
+        let fetched = try await fetch()
+        guard let theirs = try chunks.ref(tracking(theirsName)) else {
+            throw SyncError.noSuchRemoteBranch(remote: remoteName, branch: theirsName)
+        }
+        let merge = try repo.mergeIntoCurrentBranch(theirs, message: "Merge branch '\(theirsName)' of \(remoteName) into \(current)",
+                                                    author: author, date: date)
+        return PullReport(fetch: fetched, merge: merge)
+    }
+}

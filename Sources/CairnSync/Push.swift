@@ -1,0 +1,160 @@
+import CairnStore
+import CairnValues
+import CairnVersioning
+
+/// How far a transfer has gone, for a progress bar.
+public struct SyncProgress: Sendable {
+    public let chunks: Int
+    /// Zero when the total is not known yet.
+    public let totalChunks: Int
+    public let bytes: Int
+}
+
+/// Push, fetch, pull and clone between a repository and one remote (docs/sync.md). The same
+/// code runs whether the remote is a store on disk or a server.
+public final class SyncSession: @unchecked Sendable {
+    public let repo: Repository
+    public let remoteName: String
+    public let remote: any SyncRemote
+    public var progress: (@Sendable (SyncProgress) -> Void)?
+
+    public init(repo: Repository, remoteName: String, remote: any SyncRemote) {
+        self.repo = repo
+        self.remoteName = remoteName
+        self.remote = remote
+    }
+
+    var chunks: any ChunkStore & LocalSettings { repo.chunks }
+
+    func tracking(_ branch: String) -> RefName { .remote(remoteName, branch) }
+
+    /// The hashes of this remote's tracking refs: what the remote is known to hold.
+    func trackedHeads() throws -> [Hash] {
+        Array(Set(try chunks.refs(prefix: RefName.Namespace.remotes.prefix + remoteName + "/").map(\.hash)))
+    }
+
+    // MARK: Push
+
+    public struct PushReport: Sendable {
+        /// One line a ref, as git prints them: `main -> main`, `[new branch]`, `[deleted]`.
+        public var updated: [(ref: String, old: Hash?, new: Hash?)] = []
+        public var upToDate = true
+        public var chunksSent = 0
+        public var bytesSent = 0
+    }
+
+    /// Sends `branch` (and with `tags` every tag) and moves the remote's refs by
+    /// compare-and-swap. Refused refs throw ``SyncError/rejected(_:)`` after the others moved.
+    public func push(branch: String, remoteBranch: String? = nil, force: Bool = false, tags: Bool = false,
+                     delete: Bool = false) async throws -> PushReport {
+        let target = remoteBranch ?? branch
+        try Repository.validateName(target, kind: "branch")
+        var listed: [String: Hash]?
+        func remoteRefs() async throws -> [String: Hash] {
+            if let listed { return listed }
+            let r = Dictionary(try await remote.listRefs().map { ($0.name, $0.hash) }, uniquingKeysWith: { a, _ in a })
+            listed = r
+            return r
+        }
+        let headName = RefName.branch(target).description
+        var updates: [RefUpdate] = []
+        var rejected: [String] = []
+        let known = try chunks.ref(tracking(target))
+        if delete {
+            let old = try await remoteRefs()[headName]
+            guard let old else { throw SyncError.noSuchRemoteBranch(remote: remoteName, branch: target) }
+            updates.append(RefUpdate(name: headName, old: old, new: nil, force: force))
+        } else {
+            guard let local = try chunks.ref(.branch(branch)) else { throw RepositoryError.unbornBranch(branch) }
+            let old = try await (known != nil ? known : remoteRefs()[headName])
+            if !force, let old, old != local, !(try chunks.has(old) && repo.isAncestor(old, of: local)) {
+                throw SyncError.rejected(["\(branch) -> \(target) rejected: the remote has commits this store lacks (fetch or pull first, or push --force)"])
+            }
+            updates.append(RefUpdate(name: headName, old: old, new: local, force: force))
+        }
+        if tags {
+            let theirs = try await remoteRefs()
+            for t in try repo.tags() {
+                let name = RefName.tag(t.name).description
+                let current = theirs[name]
+                if current == t.commit { continue }
+                if current != nil && !force {
+                    rejected.append("tag \(t.name) rejected: it exists on the remote (push --force to move it)")
+                    continue
+                }
+                updates.append(RefUpdate(name: name, old: current, new: t.commit, force: force))
+            }
+        }
+
+        var report = PushReport()
+        let wants = Array(Set(updates.compactMap(\.new)))
+        var haves = try trackedHeads()
+        if let listed { haves += listed.values.filter { (try? chunks.has($0)) == true } }
+        var results = try await send(updates, wants: wants, haves: haves, report: &report)
+        // Tracking refs that were stale (the remote lacked what they said): once more, asking.
+        if results == nil { results = try await send(updates, wants: wants, haves: [], report: &report) }
+
+        var moves: [RefMove] = []
+        for (u, r) in zip(updates, results!) {
+            switch r.outcome {
+            case .ok:
+                if let ref = RefName(stored: u.name), ref.namespace == .heads {
+                    let t = tracking(ref.name)
+                    let before = try chunks.ref(t)
+                    if before != u.new { moves.append(RefMove(t.description, expected: before, new: u.new)) }
+                }
+                if u.old != u.new {
+                    report.updated.append((u.name, u.old, u.new))
+                    report.upToDate = false
+                }
+            case .rejected(let reason, let current):
+                rejected.append(Self.explain(u, reason, current))
+            }
+        }
+        if !moves.isEmpty { _ = try chunks.compareAndSwapRefs(moves) }
+        if !rejected.isEmpty { throw SyncError.rejected(rejected) }
+        return report
+    }
+
+    /// Plans and sends; nil when the remote says a chunk's children are missing (what was
+    /// thought shared was not), so the caller plans again from nothing known.
+    private func send(_ updates: [RefUpdate], wants: [Hash], haves: [Hash], report: inout PushReport) async throws -> [RefUpdateResult]? {
+        let remote = self.remote
+        let oracle: SendPlanner.Oracle? = haves.isEmpty ? { @Sendable hs in try await remote.hasMany(hs) } : nil
+        let plan = try await SendPlanner(source: chunks, receiverHas: oracle).plan(wants: wants, haves: haves)
+        let store = chunks
+        let progress = self.progress
+        let sent = Locked((chunks: 0, bytes: 0))
+        do {
+            let results = try await remote.push(updates) {
+                StoreService.batches(of: plan, from: store) { b in
+                    let now = sent.withLock { s in
+                        s.chunks += b.count
+                        s.bytes += b.reduce(0) { $0 + $1.bytes.count }
+                        return s
+                    }
+                    progress?(SyncProgress(chunks: now.chunks, totalChunks: plan.count, bytes: now.bytes))
+                }
+            }
+            let s = sent.withLock { $0 }
+            report.chunksSent += s.chunks
+            report.bytesSent += s.bytes
+            return results
+        } catch SyncError.refused(_, "incomplete", _) where !haves.isEmpty {
+            return nil
+        }
+    }
+
+    static func explain(_ u: RefUpdate, _ reason: RefUpdateResult.Reason, _ current: Hash?) -> String {
+        let name = RefName(stored: u.name).map { $0.namespace == .tags ? "tag \($0.name)" : $0.name } ?? u.name
+        switch reason {
+        case .stale, .nonFastForward:
+            return "\(name) rejected: the remote has commits this store lacks (fetch or pull first, or push --force)"
+        case .exists: return "\(name) rejected: it exists on the remote (push --force to move it)"
+        case .dirty: return "\(name) rejected: the remote's working set of \(name) holds uncommitted changes"
+        case .missing: return "\(name) rejected: the remote lacks its commit"
+        case .invalid: return "\(name) rejected: not a valid branch or tag name"
+        }
+    }
+}
+

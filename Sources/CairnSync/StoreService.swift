@@ -1,0 +1,138 @@
+import CairnStore
+import CairnValues
+import CairnVersioning
+
+/// The serving side of sync over one local store: what `cairn serve` answers and what a push to
+/// or a fetch from a store on disk runs. It keeps no state beyond the store, so any process
+/// that opens the same store answers the same.
+public final class StoreService: @unchecked Sendable {
+    public let repo: Repository
+    public var chunks: any ChunkStore & LocalSettings { repo.chunks }
+
+    public init(store: any ChunkStore & LocalSettings) {
+        repo = Repository(chunks: store)
+    }
+
+    /// Branches and tags, sorted by name. Working sets, remote-tracking refs and local
+    /// settings never leave the store.
+    public func refs() throws -> [(name: String, hash: Hash)] {
+        try chunks.refs(prefix: RefName.Namespace.heads.prefix) + chunks.refs(prefix: RefName.Namespace.tags.prefix)
+    }
+
+    public func hasMany(_ hashes: [Hash]) throws -> Set<Hash> { try chunks.hasMany(hashes) }
+
+    public func getStored(_ hashes: [Hash]) throws -> [StoredChunk] { try chunks.getStored(hashes) }
+
+    /// What a fetch sends, children first. A want the store lacks is ``SyncError/missingChunk(_:)``.
+    public func planFetch(_ request: FetchRequest) async throws -> [Hash] {
+        let present = try chunks.hasMany(request.wants)
+        if let absent = request.wants.first(where: { !present.contains($0) }) { throw SyncError.missingChunk(absent) }
+        let held = Set(request.haveChunks)
+        let oracle: SendPlanner.Oracle? = held.isEmpty ? nil : { @Sendable hs in Set(hs.filter { held.contains($0) }) }
+        return try await SendPlanner(source: chunks, receiverHas: oracle).plan(wants: request.wants, haves: request.haves)
+    }
+
+    /// The stored chunks of `plan`, in its order, in batches of at most `batchBytes`.
+    public func batches(_ plan: [Hash], batchBytes: Int = 1 << 20) -> ChunkBatches {
+        Self.batches(of: plan, from: chunks, batchBytes: batchBytes)
+    }
+
+    static func batches(of plan: [Hash], from store: any ChunkStore, batchBytes: Int = 1 << 20,
+                        onBatch: (@Sendable ([StoredChunk]) -> Void)? = nil) -> ChunkBatches {
+        ChunkBatches(totalChunks: plan.count) {
+            let position = Locked(0)
+            return {
+                try position.withLock { i in
+                    guard i < plan.count else { return nil }
+                    var out: [StoredChunk] = []
+                    var bytes = 0
+                    while i < plan.count && bytes < batchBytes {
+                        let end = min(plan.count, i + 64)
+                        let got = try store.getStored(Array(plan[i..<end]))
+                        guard got.count == end - i else {
+                            let have = Set(got.map(\.hash))
+                            throw SyncError.missingChunk(plan[i..<end].first { !have.contains($0) }!)
+                        }
+                        for c in got { bytes += c.bytes.count }
+                        out += got
+                        i = end
+                    }
+                    onBatch?(out)
+                    return out
+                }
+            }
+        }
+    }
+
+    /// Applies a push's ref updates once its chunks are stored, each by compare-and-swap, and
+    /// answers for each (all move in one step when none is refused). Rules (docs/protocol.md):
+    /// - only `heads/NAME` and `tags/NAME`, NAME a valid branch or tag name;
+    /// - a ref already at `new` is ok (a retried push);
+    /// - without force: the ref must be at `old`, a branch must move to a descendant, and a tag
+    ///   that exists does not move;
+    /// - a branch whose working set holds uncommitted changes does not move; a clean one is
+    ///   dropped with the move, so the branch's working set follows the new commit.
+    public func applyUpdates(_ updates: [RefUpdate]) throws -> [RefUpdateResult] {
+        var results: [RefUpdateResult?] = Array(repeating: nil, count: updates.count)
+        var planned: [(index: Int, moves: [RefMove])] = []
+        for (i, u) in updates.enumerated() {
+            switch try check(u) {
+            case .done(let r): results[i] = r
+            case .move(let moves): planned.append((i, moves))
+            }
+        }
+        if try chunks.compareAndSwapRefs(planned.flatMap(\.moves)) {
+            for p in planned { results[p.index] = RefUpdateResult(name: updates[p.index].name, outcome: .ok) }
+        } else {
+            // Some ref moved meanwhile: each is tried alone.
+            for p in planned {
+                let u = updates[p.index]
+                switch try check(u) {
+                case .done(let r): results[p.index] = r
+                case .move(let moves):
+                    let ok = try chunks.compareAndSwapRefs(moves)
+                    results[p.index] = ok ? RefUpdateResult(name: u.name, outcome: .ok)
+                        : RefUpdateResult(name: u.name, outcome: .rejected(.stale, current: try chunks.ref(u.name)))
+                }
+            }
+        }
+        return results.map { $0! }
+    }
+
+    private enum Check { case done(RefUpdateResult); case move([RefMove]) }
+
+    private func check(_ u: RefUpdate) throws -> Check {
+        func reject(_ reason: RefUpdateResult.Reason, _ current: Hash? = nil) -> Check {
+            .done(RefUpdateResult(name: u.name, outcome: .rejected(reason, current: current)))
+        }
+        guard let ref = RefName(stored: u.name), ref.namespace == .heads || ref.namespace == .tags,
+              (try? Repository.validateName(ref.name, kind: "ref")) != nil else { return reject(.invalid) }
+        let current = try chunks.ref(u.name)
+        if current == u.new { return .done(RefUpdateResult(name: u.name, outcome: .ok)) }
+        if let new = u.new, !(try chunks.has(new)) { return reject(.missing) }
+        if !u.force {
+            if current != u.old { return reject(.stale, current) }
+            if ref.namespace == .tags, current != nil { return reject(.exists, current) }
+            if ref.namespace == .heads, let old = u.old, let new = u.new, !(try repo.isAncestor(old, of: new)) {
+                return reject(.nonFastForward, current)
+            }
+        }
+        var moves = [RefMove(u.name, expected: current, new: u.new)]
+        if ref.namespace == .heads {
+            let w = try repo.workingSetState(branch: ref.name)
+            if w.dirty { return reject(.dirty, current) }
+            if let wref = w.ref { moves.append(RefMove(RefName.working(ref.name).description, expected: wref, new: nil)) }
+        }
+        return .move(moves)
+    }
+}
+
+/// A value behind a lock.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = Lock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        try lock.withLock { try body(&value) }
+    }
+}

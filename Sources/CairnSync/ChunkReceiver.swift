@@ -28,9 +28,15 @@ public final class ChunkReceiver: @unchecked Sendable {
     }
 
     public func add(_ chunk: StoredChunk) throws {
+        if buffer(chunk) { try flush(moving: []) }
+    }
+
+    /// Buffers a chunk without writing; true when the buffer is full and ``flush(moving:)``
+    /// is due (a server calls it off its event loop).
+    public func buffer(_ chunk: StoredChunk) -> Bool {
         pending.append(chunk)
         pendingBytes += chunk.bytes.count
-        if pendingBytes >= batchBytes || pending.count >= batchChunks { try flush(moving: []) }
+        return pendingBytes >= batchBytes || pending.count >= batchChunks
     }
 
     public func add(_ batch: [StoredChunk]) throws {

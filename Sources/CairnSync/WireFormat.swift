@@ -125,9 +125,9 @@ public enum Wire {
 
     // MARK: Push requests
 
-    /// The head of a `POST push` body: update count (u16), then each update: flags (u8, bit 0
-    /// force), name length (u16) and UTF-8 name, then old and new, each a presence byte (0 or
-    /// 1) followed by a hash when 1. A chunk stream follows it.
+    /// The tail of a `POST push` body, after its chunk stream's end frame: update count (u16),
+    /// then each update: flags (u8, bit 0 force), name length (u16) and UTF-8 name, then old and
+    /// new, each a presence byte (0 or 1) followed by a hash when 1.
     public static func encodeUpdates(_ updates: [RefUpdate]) -> [UInt8] {
         var out: [UInt8] = []
         appendU16(UInt16(updates.count), to: &out)
@@ -175,8 +175,8 @@ public enum Wire {
     }
 }
 
-/// Reads a push body's ref updates, then its chunk stream, from bytes that arrive in pieces.
-/// Holds at most one frame in memory.
+/// Reads a chunk stream, and for a push body the ref updates after it, from bytes that arrive
+/// in pieces. Holds at most one frame in memory.
 public struct WireDecoder {
     private var buffer: [UInt8] = []
     private var start = 0
@@ -187,11 +187,14 @@ public struct WireDecoder {
     /// The largest chunk a frame may carry.
     let maxChunkSize: Int
 
-    enum Stage { case updates, magic, frames, done }
+    private let expectUpdates: Bool
+
+    enum Stage { case magic, frames, updates, done }
 
     /// A decoder of a chunk stream, or with `expectUpdates`, of a push body.
     public init(expectUpdates: Bool, maxChunkSize: Int = Chunk.maxSize) {
-        stage = expectUpdates ? .updates : .magic
+        stage = .magic
+        self.expectUpdates = expectUpdates
         self.maxChunkSize = maxChunkSize
     }
 
@@ -213,7 +216,10 @@ public struct WireDecoder {
             case .updates:
                 guard let u = try parseUpdates() else { return nil }
                 updates = u
-                stage = .magic
+                stage = .done
+                finished = true
+                if available > 0 { throw .malformed("\(available) bytes after the ref updates") }
+                return nil
             case .magic:
                 guard available >= Wire.streamMagic.count else { return nil }
                 let got = Array(buffer[start..<start + Wire.streamMagic.count])
@@ -231,6 +237,10 @@ public struct WireDecoder {
                         throw .malformed("the stream ends after \(chunkCount) chunks but says \(n)")
                     }
                     start += 5
+                    if expectUpdates {
+                        stage = .updates
+                        continue
+                    }
                     stage = .done
                     finished = true
                     if available > 0 { throw .malformed("\(available) bytes after the end of the stream") }
@@ -265,7 +275,7 @@ public struct WireDecoder {
     /// Throws unless the stream ended with its end frame.
     public func checkFinished() throws(WireError) {
         guard finished else {
-            throw .truncated(stage == .updates ? "the body ends inside its ref updates" : "the stream ends after \(chunkCount) chunks, before its end frame")
+            throw .truncated(stage == .updates ? "the body ends before its ref updates are whole" : "the stream ends after \(chunkCount) chunks, before its end frame")
         }
     }
 

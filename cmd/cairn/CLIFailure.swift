@@ -3,6 +3,7 @@ import CairnStore
 import CairnValues
 import CairnTables
 import CairnVersioning
+import CairnSync
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -40,6 +41,12 @@ struct CLIFailure {
         case let e as CLIError:
             code = e.code
             message = e.message
+        case let e as SyncError:
+            code = e.exitCode
+            message = e.description
+        case let e as WireError:
+            code = CLIExit.store
+            message = e.description
         case let e as StoreError:
             switch e {
             case .storeExists, .invalidRefName: code = CLIExit.usage

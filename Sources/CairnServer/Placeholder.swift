@@ -1,2 +1,0 @@
-import CairnSync
-import Hummingbird

@@ -28,9 +28,10 @@ public final class SyncServer: Sendable {
     /// True when the folder holds one store (served at `/`), false for a folder of stores.
     public var servesSingleStore: Bool { catalog.single }
 
-    /// Serves until SIGINT or SIGTERM (or the task is cancelled), then lets the requests in
-    /// flight finish and closes the stores. `onRunning` gets the port it listens on.
-    public func run(onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+    /// Serves until SIGINT or SIGTERM (with `handleSignals`) or until the task is cancelled,
+    /// then lets the requests in flight finish and closes the stores. `onRunning` gets the port
+    /// it listens on.
+    public func run(handleSignals: Bool = true, onRunning: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let app = Application(
             responder: CallbackResponder<BasicRequestContext> { [self] request, context in
                 await respond(request, context)
@@ -42,7 +43,7 @@ public final class SyncServer: Sendable {
             onServerRunning: { channel in onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
         defer { catalog.closeAll() }
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        try await app.runService(gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [])
     }
 
     // MARK: Requests
@@ -184,6 +185,7 @@ public final class SyncServer: Sendable {
         let limits = configuration.limits
         let receiver = ChunkReceiver(store: service.chunks)
         var decoder = WireDecoder(expectUpdates: true)
+        var arrived = Set<Hash>()
         var total = 0
         do {
             for try await buffer in request.body {
@@ -196,11 +198,19 @@ public final class SyncServer: Sendable {
                     guard decoder.chunkCount <= limits.maxChunksPerRequest else {
                         throw ServerFailure(.contentTooLarge, "too_many_chunks", "a push may carry at most \(limits.maxChunksPerRequest) chunks")
                     }
+                    arrived.insert(chunk.hash)
                     if receiver.buffer(chunk) { try await offload { try receiver.flush(moving: []) } }
                 }
             }
             received = total
             try decoder.checkFinished()
+            // A ref may only name a chunk that is here or in this push: anything else is a
+            // broken client, refused before anything more is written.
+            let targets = (decoder.updates ?? []).compactMap(\.new).filter { !arrived.contains($0) }
+            let present = try service.hasMany(targets)
+            if let absent = targets.first(where: { !present.contains($0) }) {
+                throw ServerFailure(.conflict, "missing_target", "a ref update names \(absent), which is neither in the store nor in the push")
+            }
             try await offload { try receiver.flush(moving: []) }
         } catch let e as ServerFailure {
             throw e

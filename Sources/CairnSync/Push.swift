@@ -66,6 +66,8 @@ public final class SyncSession: @unchecked Sendable {
             updates.append(RefUpdate(name: headName, old: old, new: nil, force: force))
         } else {
             guard let local = try chunks.ref(.branch(branch)) else { throw RepositoryError.unbornBranch(branch) }
+            // The tracking ref says the remote is there already: nothing to send or move.
+            if known == local && !tags { return PushReport() }
             let old = try await (known != nil ? known : remoteRefs()[headName])
             if !force, let old, old != local, !(try chunks.has(old) && repo.isAncestor(old, of: local)) {
                 throw SyncError.rejected(["\(branch) -> \(target) rejected: the remote has commits this store lacks (fetch or pull first, or push --force)"])

@@ -65,7 +65,9 @@ let package = Package(
         .testTarget(name: "CairnValuesTests", dependencies: ["CairnValues"]),
         .testTarget(name: "CairnTablesTests", dependencies: ["CairnTables"]),
         .testTarget(name: "CairnVersioningTests", dependencies: ["CairnVersioning"]),
-        .testTarget(name: "CairnSyncTests", dependencies: ["CairnSync", "CairnRemote", "CairnServer"]),
+        .testTarget(name: "CairnSyncTests", dependencies: [
+            "CairnSync", "CairnRemote", "CairnServer", .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "HTTPTypes", package: "swift-http-types")]),
         .testTarget(name: "CairnCLITests", dependencies: ["CairnStore"]),
     ]
 )

@@ -76,13 +76,13 @@ public final class HTTPRemote: SyncRemote, @unchecked Sendable {
                     while let c = try decoder.next() { try receiver.add(c) }
                 }
                 try decoder.checkFinished()
+                try receiver.flush(moving: [])
             } catch let e as WireError {
                 throw SyncError.unavailable("\(self.url) sent a broken chunk stream: \(e)")
             } catch let e as StoreError {
                 if case .corruptChunk = e { throw SyncError.unavailable("\(self.url) sent a chunk that does not match its hash: \(e)") }
                 throw e
             }
-            try receiver.flush(moving: [])
         }
     }
 

@@ -60,7 +60,8 @@ let package = Package(
             path: "cmd/cairn"),
         // A child process that writes to a store until it is killed: the crash-safety tests drive it.
         .executableTarget(name: "cairn-crash-writer", dependencies: ["CairnStore"], path: "Tests/CrashWriter"),
-        .executableTarget(name: "cairn-bench", dependencies: ["CairnStore", "CairnValues", "CairnVersioning"], path: "bench/cairn-bench"),
+        .executableTarget(name: "cairn-bench", dependencies: ["CairnStore", "CairnValues", "CairnVersioning", "CairnSync", "CairnRemote"],
+                          path: "bench/cairn-bench"),
         .testTarget(name: "CairnStoreTests", dependencies: ["CairnStore", "CSQLite"]),
         .testTarget(name: "CairnValuesTests", dependencies: ["CairnValues"]),
         .testTarget(name: "CairnTablesTests", dependencies: ["CairnTables"]),

@@ -39,8 +39,12 @@ package final class SendPlanner {
     /// How many chunks were read: what the tests and the bench look at.
     package private(set) var chunksRead = 0
 
-    package init(source: any ChunkStore, receiverHas: Oracle?) {
+    /// How many more of the receiver's chunks of a level than 4 × the sender's are still opened.
+    let oldLevelSlack: Int
+
+    package init(source: any ChunkStore, receiverHas: Oracle?, oldLevelSlack: Int = 64) {
         self.source = source
+        self.oldLevelSlack = oldLevelSlack
         self.nodes = NodeStore(source)
         self.receiverHas = receiverHas
     }
@@ -156,8 +160,13 @@ package final class SendPlanner {
 
     // MARK: Values
 
+    // A hash both sides reach is shared: it leaves both frontiers, so neither side opens it.
     private func addNew(_ h: Hash, class c: Int?) {
-        guard !seenOld.contains(h), !seenNew.contains(h) else { return }
+        if seenOld.contains(h) {
+            oldFrontier.removeValue(forKey: h)
+            return
+        }
+        guard !seenNew.contains(h) else { return }
         seenNew.insert(h)
         newFrontier[h] = .some(c)
     }
@@ -165,8 +174,8 @@ package final class SendPlanner {
     private func addOld(_ h: Hash, class c: Int?) {
         guard !seenOld.contains(h) else { return }
         seenOld.insert(h)
+        if newFrontier.removeValue(forKey: h) != nil { return }
         oldFrontier[h] = .some(c)
-        newFrontier.removeValue(forKey: h)
     }
 
     private func emit(_ h: Hash, refs: [Hash]) {
@@ -209,7 +218,7 @@ package final class SendPlanner {
             let newLevel = newFrontier.filter { $0.value == top }.map(\.key)
             // Past a budget, the receiver's chunks of this level are not opened: an unrelated
             // tree is not read whole to save a few chunks.
-            let openOld = oldAbove + (oldLevel.count <= 4 * newLevel.count + 64 ? oldLevel : [])
+            let openOld = oldAbove + (oldLevel.count <= 4 * newLevel.count + oldLevelSlack ? oldLevel : [])
             for h in oldAbove + oldLevel { oldFrontier.removeValue(forKey: h) }
             try describe(openOld + newLevel)
             for h in openOld {

@@ -36,9 +36,9 @@ import Testing
         let a = try TempStore()
         try a.putMap("big", count: 100_000)
         let one = try a.commit("one")
-        for k in ["k00000001", "k00050000", "k00099999"] { try a.set("/big/\(k)", .string("changed")) }
+        for k in ["k00000001", "k00050000", "k00099999", "k00000002"] { try a.set("/big/\(k)", .string("changed")) }
         let two = try a.commit("two")
-        let planner = SendPlanner(source: a.chunks, receiverHas: nil)
+        let planner = SendPlanner(source: a.chunks, receiverHas: nil, oldLevelSlack: 0)
         let plan = try await planner.plan(wants: [two.hash], haves: [one.hash])
         let exact = try a.reachable([two.hash]).subtracting(try a.reachable([one.hash]))
         #expect(Set(plan) == exact)
@@ -93,5 +93,29 @@ import Testing
             let plan = try await planner.plan(wants: [want], haves: haves)
             try checkPlan(plan, source: a, wants: [want], receiverHas: held)
         }
+    }
+}
+
+extension SendPlannerTests {
+    /// A table as `import` makes it: three changed cells send a few leaves and their parents.
+    @Test func threeChangedRowsOfAnImportedTable() async throws {
+        let a = try TempStore()
+        let csv = NSTemporaryDirectory() + "rows-\(UUID().uuidString).csv"
+        defer { try? FileManager.default.removeItem(atPath: csv) }
+        var text = "id,name,score\n"
+        for i in 0..<100_000 { text += String(format: "k%08d,name %d,%d\n", i, i * 7, i % 1000) }
+        try text.write(toFile: csv, atomically: true, encoding: .utf8)
+        try a.repo.importCSV(path: csv, table: "kv", options: .init(key: ["id"]), tempDirectory: NSTemporaryDirectory())
+        let one = try a.commit("one")
+        for k in ["k00000001", "k00000002", "k00000003"] { try a.set("/kv/\(k)/score", .int(-3)) }
+        let two = try a.commit("three")
+        // No slack: the receiver's side of a level is opened only when it is small.
+        let planner = SendPlanner(source: a.chunks, receiverHas: nil, oldLevelSlack: 0)
+        let plan = try await planner.plan(wants: [two.hash], haves: [one.hash])
+        let exact = try a.reachable([two.hash]).subtracting(try a.reachable([one.hash]))
+        #expect(Set(plan) == exact)
+        let bytes = try a.chunks.getStored(plan).reduce(0) { $0 + $1.bytes.count }
+        #expect(plan.count <= 12, "\(plan.count) chunks")
+        #expect(bytes < 24 * 1024, "\(bytes) bytes")
     }
 }

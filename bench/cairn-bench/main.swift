@@ -422,7 +422,22 @@ case "merge-base" where args.count == 3:
     try mergeBaseBench(work: args[2])
 case "merge-base-again" where args.count == 3:
     try mergeBaseAgain(work: args[2])
+case "sync-plan" where args.count == 3:
+    try runBlocking { try await syncPlan(storeDir: args[2]) }
 default:
     print("usage: cairn-bench store CSV WORKDIR | get-stages STORE.db")
     exit(2)
+}
+
+/// Runs async work from the top level.
+func runBlocking(_ body: @escaping @Sendable () async throws -> Void) throws {
+    final class Box: @unchecked Sendable { var error: (any Error)? }
+    let box = Box()
+    let done = DispatchSemaphore(value: 0)
+    Task.detached {
+        do { try await body() } catch { box.error = error }
+        done.signal()
+    }
+    done.wait()
+    if let e = box.error { throw e }
 }

@@ -199,7 +199,7 @@ public final class SyncServer: Sendable {
                         throw ServerFailure(.contentTooLarge, "too_many_chunks", "a push may carry at most \(limits.maxChunksPerRequest) chunks")
                     }
                     arrived.insert(chunk.hash)
-                    if receiver.buffer(chunk) { try await offload { try receiver.flush(moving: []) } }
+                    if receiver.buffer(chunk) { try await offload { try receiver.handOff() } }
                 }
             }
             received = total
@@ -211,7 +211,7 @@ public final class SyncServer: Sendable {
             if let absent = targets.first(where: { !present.contains($0) }) {
                 throw ServerFailure(.conflict, "missing_target", "a ref update names \(absent), which is neither in the store nor in the push")
             }
-            try await offload { try receiver.flush(moving: []) }
+            _ = try await offload { try receiver.flush(moving: []) }
         } catch let e as ServerFailure {
             throw e
         } catch {

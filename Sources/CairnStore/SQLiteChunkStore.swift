@@ -280,12 +280,38 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
         return try st.step()
     }
 
+    /// Small batches ask on the writer's connection; large ones (a sync's level of a tree) on
+    /// the readers, split over the cores, leaving writers free.
     public func hasMany(_ hashes: [Hash]) throws -> Set<Hash> {
-        try withConnection { conn in
-            var found = Set<Hash>()
-            for h in hashes where try Self.has(h, conn) { found.insert(h) }
-            return found
+        if hashes.count < 512 {
+            return try withConnection { conn in
+                var found = Set<Hash>()
+                for h in hashes where try Self.has(h, conn) { found.insert(h) }
+                return found
+            }
         }
+        let workers = Self.readWorkers
+        let stripe = (hashes.count + workers - 1) / workers
+        let results = UnsafeMutableBufferPointer<Result<[Hash], any Error>>.allocate(capacity: workers)
+        defer { results.deinitialize().deallocate() }
+        nonisolated(unsafe) let slots = results
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let part = hashes[min(hashes.count, w * stripe)..<min(hashes.count, (w + 1) * stripe)]
+            (slots.baseAddress! + w).initialize(to: Result {
+                try self.readers.withReader { reader in
+                    do {
+                        return try reader.connection.transaction(immediate: false) {
+                            var found: [Hash] = []
+                            for h in part where try Self.has(h, reader.connection) { found.append(h) }
+                            return found
+                        }
+                    } catch { throw Self.translate(error) }
+                }
+            })
+        }
+        var found = Set<Hash>()
+        for r in results { found.formUnion(try r.get()) }
+        return found
     }
 
     public func put(_ batch: [ChunkWrite]) throws {

@@ -25,6 +25,15 @@ public struct StoredChunk: Sendable, Equatable {
     /// The chunk these bytes hold, decompressed (at most ``Chunk/maxSize``) and checked
     /// against `hash`: ``StoreError/corruptChunk(_:reason:)`` when they do not match.
     public func verified(using decompressor: StoredChunkDecoder = StoredChunkDecoder()) throws -> Chunk {
+        let data = try decompressed(using: decompressor)
+        let actual = Hash(of: data)
+        guard actual == hash else { throw StoreError.corruptChunk(hash, reason: "its bytes hash to \(actual)") }
+        return Chunk(hash: hash, data: data)
+    }
+
+    /// The chunk's bytes, decompressed (at most ``Chunk/maxSize``) but not checked against
+    /// `hash`: for a sender reading its own store, whose receiver checks every chunk.
+    public func decompressed(using decompressor: StoredChunkDecoder = StoredChunkDecoder()) throws -> [UInt8] {
         guard size >= 0, size <= Chunk.maxSize else {
             throw StoreError.corruptChunk(hash, reason: "size \(size) is out of range")
         }
@@ -40,9 +49,7 @@ public struct StoredChunk: Sendable, Equatable {
                 throw StoreError.corruptChunk(hash, reason: "does not decompress (\(error))")
             }
         }
-        let actual = Hash(of: data)
-        guard actual == hash else { throw StoreError.corruptChunk(hash, reason: "its bytes hash to \(actual)") }
-        return Chunk(hash: hash, data: data)
+        return data
     }
 }
 

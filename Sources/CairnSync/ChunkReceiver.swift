@@ -27,33 +27,67 @@ public final class ChunkReceiver: @unchecked Sendable {
         self.batchChunks = batchChunks
     }
 
-    public func add(_ chunk: StoredChunk) throws {
-        if buffer(chunk) { try flush(moving: []) }
-    }
+    /// One full batch at a time is checked and written on a worker thread while the next
+    /// arrives; `inFlight` is signalled when it is done, and its error is kept for the caller.
+    private let worker = DispatchQueue(label: "cairn.receiver")
+    private let inFlight = DispatchSemaphore(value: 1)
+    private var workerError: (any Error)?
 
-    /// Buffers a chunk without writing; true when the buffer is full and ``flush(moving:)``
-    /// is due (a server calls it off its event loop).
-    public func buffer(_ chunk: StoredChunk) -> Bool {
-        pending.append(chunk)
-        pendingBytes += chunk.bytes.count
-        return pendingBytes >= batchBytes || pending.count >= batchChunks
+    public func add(_ chunk: StoredChunk) throws {
+        if buffer(chunk) { try handOff() }
     }
 
     public func add(_ batch: [StoredChunk]) throws {
         for c in batch { try add(c) }
     }
 
-    /// Writes what is buffered and moves `moves` with it in one transaction: false, writing
-    /// nothing of the last batch, when a ref does not equal its `expected`.
+    /// Buffers a chunk without writing; true when the buffer is full (``handOff()`` is due).
+    public func buffer(_ chunk: StoredChunk) -> Bool {
+        pending.append(chunk)
+        pendingBytes += chunk.bytes.count
+        return pendingBytes >= batchBytes || pending.count >= batchChunks
+    }
+
+    /// Passes the buffered batch to the worker, once the one before it is written.
+    public func handOff() throws {
+        inFlight.wait()
+        if let e = workerError {
+            inFlight.signal()
+            throw e
+        }
+        let batch = pending
+        let size = pendingBytes
+        pending = []
+        pendingBytes = 0
+        worker.async { [self] in
+            defer { inFlight.signal() }
+            do {
+                _ = try write(batch, size: size, moving: [])
+            } catch {
+                workerError = error
+            }
+        }
+    }
+
+    /// Waits for the worker, then writes what is buffered and moves `moves` with it in one
+    /// transaction: false, writing nothing of the last batch, when a ref does not equal its
+    /// `expected`.
     @discardableResult
     public func flush(moving moves: [RefMove]) throws -> Bool {
-        let batch = pending
+        inFlight.wait()
+        defer { inFlight.signal() }
+        if let e = workerError { throw e }
+        guard try write(pending, size: pendingBytes, moving: moves) else { return false }
+        pending.removeAll(keepingCapacity: true)
+        pendingBytes = 0
+        return true
+    }
+
+    private func write(_ batch: [StoredChunk], size: Int, moving moves: [RefMove]) throws -> Bool {
         let writes = try Self.verify(batch)
         guard try store.putStored(writes, moving: moves) else { return false }
-        pending.removeAll(keepingCapacity: true)
         chunks += batch.count
-        bytes += pendingBytes
-        pendingBytes = 0
+        bytes += size
         if !batch.isEmpty { progress?(chunks, bytes) }
         return true
     }

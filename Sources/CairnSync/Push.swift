@@ -123,7 +123,9 @@ public final class SyncSession: @unchecked Sendable {
     private func send(_ updates: [RefUpdate], wants: [Hash], haves: [Hash], report: inout PushReport) async throws -> [RefUpdateResult]? {
         let remote = self.remote
         let oracle: SendPlanner.Oracle? = haves.isEmpty ? { @Sendable hs in try await remote.hasMany(hs) } : nil
+        SyncTrace.mark("push: start")
         let plan = try await SendPlanner(source: chunks, receiverHas: oracle).plan(wants: wants, haves: haves)
+        SyncTrace.mark("push: planned \(plan.count) chunks")
         let store = chunks
         let progress = self.progress
         let sent = Locked((chunks: 0, bytes: 0))
@@ -138,6 +140,7 @@ public final class SyncSession: @unchecked Sendable {
                     progress?(SyncProgress(chunks: now.chunks, totalChunks: plan.count, bytes: now.bytes))
                 }
             }
+            SyncTrace.mark("push: sent")
             let s = sent.withLock { $0 }
             report.chunksSent += s.chunks
             report.bytesSent += s.bytes

@@ -1,6 +1,7 @@
 import CairnStore
 import CairnValues
 import CairnVersioning
+import Dispatch
 
 /// Decides what a transfer sends: every chunk reachable from the wanted heads that the
 /// receiver lacks, ordered children before parents (docs/sync.md).
@@ -184,13 +185,34 @@ package final class SendPlanner {
     }
 
     /// Reads the chunks among `hashes` not read yet, recording their references and class.
+    /// Reads the stored bytes and parses them on every core, without checking their hashes:
+    /// the receiver checks every chunk it is sent.
     private func describe(_ hashes: [Hash]) throws {
         let todo = hashes.filter { refsOf[$0] == nil }
         guard !todo.isEmpty else { return }
-        for (h, chunk) in try read(todo) {
-            let d = try ChunkReferences.describe(chunk)
-            refsOf[h] = d.refs
-            classOf[h] = d.treeLevel ?? Self.valueClass
+        let stored = try source.getStored(todo)
+        chunksRead += stored.count
+        guard stored.count == todo.count else {
+            let got = Set(stored.map(\.hash))
+            throw SyncError.missingChunk(todo.first { !got.contains($0) }!)
+        }
+        let results = UnsafeMutableBufferPointer<Result<(refs: [Hash], treeLevel: Int?), any Error>>.allocate(capacity: stored.count)
+        defer { results.deinitialize().deallocate() }
+        nonisolated(unsafe) let slots = results
+        let workers = stored.count >= 32 ? 2 : 1
+        let stripe = (stored.count + workers - 1) / workers
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let decoder = StoredChunkDecoder()
+            for i in (w * stripe)..<min(stored.count, (w + 1) * stripe) {
+                (slots.baseAddress! + i).initialize(to: Result {
+                    try ChunkReferences.describe(Chunk(hash: stored[i].hash, data: try stored[i].decompressed(using: decoder)))
+                })
+            }
+        }
+        for (i, c) in stored.enumerated() {
+            let d = try results[i].get()
+            refsOf[c.hash] = d.refs
+            classOf[c.hash] = d.treeLevel ?? Self.valueClass
         }
     }
 

@@ -6,8 +6,9 @@ import NIOCore
 import NIOHTTP1
 
 /// A server (`cairn serve`) as a remote: the requests of docs/protocol.md over AsyncHTTPClient.
-/// Transient failures (a refused or broken connection, 502, 503, 504) are retried with
-/// backoff; a request the server refused (a 4xx) is not.
+/// Transient failures (a kept-alive connection closed by the server, 502, 503, 504) are retried
+/// with backoff, and AsyncHTTPClient retries connecting for up to 5 s; a request the server
+/// refused (a 4xx) is not retried.
 public final class HTTPRemote: SyncRemote, @unchecked Sendable {
     /// The store's URL as `serve` gives it, without a trailing `/`.
     public let url: String
@@ -22,7 +23,7 @@ public final class HTTPRemote: SyncRemote, @unchecked Sendable {
 
     /// The client every remote shares: connections are kept open between requests.
     static let sharedClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(
-        timeout: .init(connect: .seconds(10), read: .seconds(120)), decompression: .disabled))
+        timeout: .init(connect: .seconds(5), read: .seconds(120)), decompression: .disabled))
 
     public init(url: String, token: String?) {
         self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
@@ -124,7 +125,11 @@ public final class HTTPRemote: SyncRemote, @unchecked Sendable {
         let response: HTTPClientResponse
         do {
             response = try await client.execute(req, timeout: .hours(1))
+        } catch let e as HTTPClientError where e == .remoteConnectionClosed {
+            // A kept-alive connection the server closed meanwhile: worth another try.
+            throw Transient(message: "\(url) closed the connection")
         } catch {
+            // AsyncHTTPClient already retries connecting until its connect timeout.
             throw SyncError.unavailable("cannot reach \(url): \(Self.describe(error))")
         }
         guard let version = response.headers.first(name: Wire.protocolHeader) else {
@@ -179,8 +184,6 @@ public final class HTTPRemote: SyncRemote, @unchecked Sendable {
                 return try await body()
             } catch let t as Transient {
                 guard attempt < retries else { throw SyncError.unavailable(t.message) }
-            } catch SyncError.unavailable(let m) where m.hasPrefix("cannot reach") {
-                guard attempt < retries else { throw SyncError.unavailable(m) }
             }
             try await Task.sleep(nanoseconds: 100_000_000 << UInt64(attempt))
             attempt += 1

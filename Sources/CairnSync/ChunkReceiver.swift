@@ -1,6 +1,11 @@
 import CairnStore
 import CairnValues
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Takes the chunks of a transfer as they arrive, checks each against its hash and reads the
 /// chunks it references, and writes them in batches. The store's completeness check refuses
@@ -21,10 +26,12 @@ public final class ChunkReceiver: @unchecked Sendable {
     private let batchBytes: Int
     private let batchChunks: Int
 
-    public init(store: any ChunkStore, batchBytes: Int = 4 << 20, batchChunks: Int = 4096) {
+    /// `CAIRN_SYNC_BATCH` sets the most chunks a batch holds (default 4096): smaller batches
+    /// make a killed transfer keep more, at the cost of more transactions.
+    public init(store: any ChunkStore, batchBytes: Int = 4 << 20, batchChunks: Int? = nil) {
         self.store = store
         self.batchBytes = batchBytes
-        self.batchChunks = batchChunks
+        self.batchChunks = batchChunks ?? getenv("CAIRN_SYNC_BATCH").flatMap { Int(String(cString: $0)) }.map { max(1, $0) } ?? 4096
     }
 
     /// One full batch at a time is checked and written on a worker thread while the next

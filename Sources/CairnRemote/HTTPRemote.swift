@@ -18,7 +18,9 @@ public final class HTTPRemote: SyncRemote, @unchecked Sendable {
     public let counters = TransferCounters()
     /// The most a push request carries before the client starts another (every server takes
     /// at least this much, docs/protocol.md).
-    public static let pushRequestBytes = 8 << 20
+    public var pushRequestBytes = 8 << 20
+    /// The most chunks a push request carries (every server takes at least 16,384).
+    public var pushRequestChunks = 16_384
     public var retries = 4
 
     /// The client every remote shares: connections are kept open between requests.
@@ -52,7 +54,8 @@ public final class HTTPRemote: SyncRemote, @unchecked Sendable {
             // `pushRequestBytes`, each a whole chunk stream, the last carrying the updates.
             let source = SharedIterator(chunks().makeAsyncIterator())
             while true {
-                let part = PushBody(source: source, limit: Self.pushRequestBytes, updates: updates, counters: self.counters)
+                let part = PushBody(source: source, limit: self.pushRequestBytes, chunkLimit: self.pushRequestChunks,
+                                    updates: updates, counters: self.counters)
                 let answer = try await self.execute(.POST, "push", body: .stream(part, length: .unknown))
                 let results: [RefUpdateResult]
                 do { results = try Wire.decodeResults(answer) } catch { throw SyncError.unavailable("\(self.url): \(error)") }
@@ -216,6 +219,7 @@ struct PushBody: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
     let source: SharedIterator
     let limit: Int
+    let chunkLimit: Int
     let updates: [RefUpdate]
     let counters: TransferCounters
     let state = Locked(State())
@@ -231,15 +235,19 @@ struct PushBody: AsyncSequence, Sendable {
             var count = s.count
             var sent = s.sent
             var exhausted = false
-            if sent < body.limit, let batch = try await body.source.next() {
+            // A request ends past its byte limit, or when one more batch could pass its chunk limit.
+            func full(_ sent: Int, _ count: Int) -> Bool {
+                sent >= body.limit || count + ChunkBatches.maxBatchChunks > body.chunkLimit
+            }
+            if !full(sent, count), let batch = try await body.source.next() {
                 for c in batch { Wire.appendChunk(c, to: &out) }
                 count += batch.count
-            } else if sent < body.limit {
+            } else if !full(sent, count) {
                 exhausted = true
             }
             sent += out.count
             var ended = false
-            if exhausted || sent >= body.limit {
+            if exhausted || full(sent, count) {
                 Wire.appendEnd(count: count, to: &out)
                 out += Wire.encodeUpdates(exhausted ? body.updates : [])
                 ended = true

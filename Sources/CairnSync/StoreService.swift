@@ -32,7 +32,8 @@ public final class StoreService: @unchecked Sendable {
         return try await SendPlanner(source: chunks, receiverHas: oracle).plan(wants: request.wants, haves: request.haves)
     }
 
-    /// The stored chunks of `plan`, in its order, in batches of at most `batchBytes`.
+    /// The stored chunks of `plan`, in its order, in batches of about `batchBytes` and at most
+    /// ``ChunkBatches/maxBatchChunks`` chunks.
     public func batches(_ plan: [Hash], batchBytes: Int = 1 << 20) -> ChunkBatches {
         Self.batches(of: plan, from: chunks, batchBytes: batchBytes)
     }
@@ -46,7 +47,7 @@ public final class StoreService: @unchecked Sendable {
                     guard i < plan.count else { return nil }
                     var out: [StoredChunk] = []
                     var bytes = 0
-                    while i < plan.count && bytes < batchBytes {
+                    while i < plan.count && bytes < batchBytes && out.count < ChunkBatches.maxBatchChunks {
                         let end = min(plan.count, i + 64)
                         let got = try store.getStored(Array(plan[i..<end]))
                         guard got.count == end - i else {

@@ -86,6 +86,9 @@ public struct ChunkBatches: AsyncSequence, Sendable {
 
     public static let empty = ChunkBatches(totalChunks: 0) { { nil } }
 
+    /// The most chunks a batch holds.
+    public static let maxBatchChunks = 1024
+
     public struct AsyncIterator: AsyncIteratorProtocol {
         let nextBatch: @Sendable () throws -> [StoredChunk]?
         public mutating func next() async throws -> [StoredChunk]? { try nextBatch() }

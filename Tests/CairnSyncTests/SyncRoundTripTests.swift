@@ -297,4 +297,25 @@ func attempt<T>(_ body: () async throws -> T) async -> Result<T, any Error> {
         #expect(bytes < 32 * 1024, "\(bytes) bytes on the wire")
         #expect(try b.chunks.ref("heads/main") == a.chunks.ref("heads/main"))
     }
+
+    /// A push larger than one request's limits goes as several requests, each a whole
+    /// children-first stream; the refs move with the last.
+    @Test func aLargePushIsSplitIntoRequests() async throws {
+        let folder = try ServerFolder()
+        let server = try await TestServer(directory: folder.root) { $0.limits.maxChunksPerRequest = 1100 }
+        defer { Task { await server.stop() } }
+        let a = try TempStore()
+        try a.putMap("big", count: 40_000)
+        let c = try a.commit("one")
+        let remote = HTTPRemote(url: server.url + "/hub", token: nil)
+        remote.pushRequestBytes = 64 * 1024
+        remote.pushRequestChunks = 1100
+        _ = try await a.session(remote).push(branch: "main")
+        let hub = try folder.open()
+        defer { hub.close() }
+        #expect(try hub.ref("heads/main") == c.hash)
+        #expect(try hub.stats().chunks == a.reachable([c.hash]).count)
+        // has requests, then several pushes.
+        #expect(remote.counters.requests >= 5, "\(remote.counters.requests) requests")
+    }
 }

@@ -80,7 +80,7 @@ public final class HTTPRemote: SyncRemote, @unchecked Sendable {
                     while let c = try decoder.next() { try receiver.add(c) }
                 }
                 try decoder.checkFinished()
-                try receiver.flush(moving: [])
+                try receiver.finishReceiving()
             } catch let e as WireError {
                 throw SyncError.unavailable("\(self.url) sent a broken chunk stream: \(e)")
             } catch let e as StoreError {

@@ -100,7 +100,18 @@ public final class SyncServer: Sendable {
             return Self.ok(Wire.encodePresence(hashes, present: try service.hasMany(hashes)))
         case "chunks":
             let hashes = try decodeHashes(try await collect(request, &received))
-            return stream(plan: hashes, service: service, skipMissing: true)
+            let store = service.chunks
+            return stream(ChunkBatches(totalChunks: hashes.count) {
+                let position = Locked(0)
+                return {
+                    try position.withLock { i in
+                        guard i < hashes.count else { return nil }
+                        let end = min(hashes.count, i + 256)
+                        defer { i = end }
+                        return try store.getStored(Array(hashes[i..<end]))
+                    }
+                }
+            })
         case "fetch":
             let body = try await collect(request, &received)
             let fetch: FetchRequest
@@ -108,8 +119,7 @@ public final class SyncServer: Sendable {
             guard fetch.wants.count + fetch.haves.count + fetch.haveChunks.count <= configuration.limits.maxHashesPerRequest else {
                 throw ServerFailure(.contentTooLarge, "too_many_hashes", "a request may name at most \(configuration.limits.maxHashesPerRequest) hashes")
             }
-            let plan = try await service.planFetch(fetch)
-            return stream(plan: plan, service: service, skipMissing: false)
+            return stream(try await service.fetchBatches(fetch))
         default:
             return try await push(request, service: service, &received)
         }
@@ -150,24 +160,18 @@ public final class SyncServer: Sendable {
         return hashes
     }
 
-    /// A chunk stream of `plan`'s chunks, read from the store as the client takes them.
-    private func stream(plan: [Hash], service: StoreService, skipMissing: Bool) -> Response {
-        let store = service.chunks
+    /// A chunk stream of the batches, read from the store as the client takes them.
+    private func stream(_ batches: ChunkBatches) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/octet-stream"
-        headers[.cairnChunks] = String(plan.count)
+        headers[.cairnChunks] = String(batches.totalChunks)
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             var out = Wire.streamHeader()
             var count = 0
-            var i = 0
-            while i < plan.count {
-                let part = Array(plan[i..<min(plan.count, i + 256)])
-                i += part.count
-                let got = try store.getStored(part)
-                if !skipMissing && got.count != part.count { throw SyncError.missingChunk(part.first { h in !got.contains { $0.hash == h } }!) }
-                for c in got { Wire.appendChunk(c, to: &out) }
-                count += got.count
-                if out.count >= 1 << 20 {
+            for try await batch in batches {
+                for c in batch { Wire.appendChunk(c, to: &out) }
+                count += batch.count
+                if out.count >= 256 << 10 {
                     try await writer.write(ByteBuffer(bytes: out))
                     out.removeAll(keepingCapacity: true)
                 }

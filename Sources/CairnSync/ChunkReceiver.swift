@@ -81,17 +81,31 @@ public final class ChunkReceiver: @unchecked Sendable {
     /// `expected`.
     @discardableResult
     public func flush(moving moves: [RefMove]) throws -> Bool {
+        try finishReceiving()
         inFlight.wait()
         defer { inFlight.signal() }
-        if let e = workerError { throw e }
-        guard try write(pending, size: pendingBytes, moving: moves) else { return false }
+        guard try write(pending, size: pendingBytes, moving: moves, verified: verifiedPending) else { return false }
         pending.removeAll(keepingCapacity: true)
         pendingBytes = 0
+        verifiedPending = nil
         return true
     }
 
-    private func write(_ batch: [StoredChunk], size: Int, moving moves: [RefMove]) throws -> Bool {
-        let writes = try Self.verify(batch)
+    /// The buffered chunks, checked by ``finishReceiving()`` and not yet written.
+    private var verifiedPending: [StoredChunkWrite]?
+
+    /// Waits for the worker and checks the buffered chunks without writing them: a remote
+    /// calls it at the end of a transfer, so that damage is reported as the transfer's, and the
+    /// caller then writes the last batch together with its ref moves (``flush(moving:)``).
+    public func finishReceiving() throws {
+        inFlight.wait()
+        defer { inFlight.signal() }
+        if let e = workerError { throw e }
+        if verifiedPending == nil { verifiedPending = try Self.verify(pending) }
+    }
+
+    private func write(_ batch: [StoredChunk], size: Int, moving moves: [RefMove], verified: [StoredChunkWrite]? = nil) throws -> Bool {
+        let writes = try verified ?? Self.verify(batch)
         guard try store.putStored(writes, moving: moves) else { return false }
         chunks += batch.count
         bytes += size

@@ -25,27 +25,25 @@ extension SyncSession {
     /// resumed clone).
     @discardableResult
     public func fetch(prune: Bool = false, createBranches: Bool = false, haveChunks: [Hash] = []) async throws -> FetchReport {
+        SyncTrace.mark("fetch: start")
         let refs = try await remote.listRefs()
+        SyncTrace.mark("fetch: listed refs")
         let present = try chunks.hasMany(refs.map(\.hash))
         let wants = Array(Set(refs.map(\.hash).filter { !present.contains($0) }))
         var report = FetchReport()
+        var receiver: ChunkReceiver?
         if !wants.isEmpty {
             var haves = Set(try trackedHeads())
             for b in try repo.branches() { haves.insert(b.commit) }
-            let receiver = ChunkReceiver(store: chunks)
+            let r = ChunkReceiver(store: chunks)
             let progress = self.progress
-            receiver.progress = { [weak receiver] c, b in
-                progress?(SyncProgress(chunks: c, totalChunks: receiver?.expectedChunks ?? 0, bytes: b))
+            r.progress = { [weak r] c, b in
+                progress?(SyncProgress(chunks: c, totalChunks: r?.expectedChunks ?? 0, bytes: b))
             }
             try await remote.fetch(FetchRequest(wants: wants, haves: Array(haves.prefix(1024)), haveChunks: haveChunks),
-                                   into: receiver)
-            report.chunksReceived = receiver.chunks
-            report.bytesReceived = receiver.bytes
-            // Nothing moves onto a graph that did not arrive whole.
-            let arrived = try chunks.hasMany(wants)
-            if let lost = wants.first(where: { !arrived.contains($0) }) {
-                throw SyncError.unavailable("the remote did not send \(lost)")
-            }
+                                   into: r)
+            SyncTrace.mark("fetch: received")
+            receiver = r
         }
 
         var moves: [RefMove] = []
@@ -83,9 +81,21 @@ extension SyncSession {
                 report.updated.append((t, h, nil))
             }
         }
-        if !moves.isEmpty, !(try chunks.compareAndSwapRefs(moves)) {
-            throw RepositoryError.concurrentUpdate("the remote-tracking refs of \(remoteName)")
+        // The last batch and the ref moves go in one transaction; a ref moves only onto a chunk
+        // that is there, so nothing moves onto a graph that did not arrive whole.
+        let moved: Bool
+        do {
+            moved = try receiver.map { try $0.flush(moving: moves) } ?? (moves.isEmpty || chunks.compareAndSwapRefs(moves))
+        } catch StoreError.refTargetMissing(_, let target) {
+            throw SyncError.unavailable("the remote did not send \(target)")
         }
+        if let receiver {
+            if !moved { try receiver.flush(moving: []) }
+            report.chunksReceived = receiver.chunks
+            report.bytesReceived = receiver.bytes
+        }
+        if !moved { throw RepositoryError.concurrentUpdate("the remote-tracking refs of \(remoteName)") }
+        SyncTrace.mark("fetch: stored, refs moved")
         return report
     }
 
@@ -108,6 +118,7 @@ extension SyncSession {
         }
         let merge = try repo.mergeIntoCurrentBranch(theirs, message: "Merge branch '\(theirsName)' of \(remoteName) into \(current)",
                                                     author: author, date: date)
+        SyncTrace.mark("pull: merged")
         return PullReport(fetch: fetched, merge: merge)
     }
 }

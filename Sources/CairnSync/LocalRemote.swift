@@ -32,9 +32,9 @@ public final class LocalRemote: SyncRemote, @unchecked Sendable {
     }
 
     public func fetch(_ request: FetchRequest, into receiver: ChunkReceiver) async throws {
-        let plan = try await service.planFetch(request)
-        receiver.expectedChunks = plan.count
-        for try await batch in service.batches(plan) { try receiver.add(batch) }
-        try receiver.flush(moving: [])
+        let batches = try await service.fetchBatches(request)
+        receiver.expectedChunks = batches.totalChunks
+        for try await batch in batches { try receiver.add(batch) }
+        try receiver.finishReceiving()
     }
 }

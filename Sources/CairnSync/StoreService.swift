@@ -23,13 +23,29 @@ public final class StoreService: @unchecked Sendable {
 
     public func getStored(_ hashes: [Hash]) throws -> [StoredChunk] { try chunks.getStored(hashes) }
 
-    /// What a fetch sends, children first. A want the store lacks is ``SyncError/missingChunk(_:)``.
-    public func planFetch(_ request: FetchRequest) async throws -> [Hash] {
+    /// What a fetch sends, children first, as batches read while they are sent. A want the
+    /// store lacks is ``SyncError/missingChunk(_:)``, thrown before anything is sent.
+    /// - When the client has some of this store's commits, the planner diffs against them and
+    ///   the plan is sent in its order (`totalChunks` exact).
+    /// - Else (a clone, a resumed clone), a depth-first walk sends everything not among the
+    ///   client's chunks as it reads it (`totalChunks` the store's chunk count, an estimate).
+    public func fetchBatches(_ request: FetchRequest) async throws -> ChunkBatches {
         let present = try chunks.hasMany(request.wants)
         if let absent = request.wants.first(where: { !present.contains($0) }) { throw SyncError.missingChunk(absent) }
+        let haves = try chunks.hasMany(request.haves)
+        if haves.isEmpty {
+            let store = chunks
+            let wants = request.wants, skip = Set(request.haveChunks)
+            let estimate = max(0, try store.stats().chunks - skip.count)
+            return ChunkBatches(totalChunks: estimate) {
+                let walk = Locked(DepthFirstStream(store: store, wants: wants, skip: skip))
+                return { try walk.withLock { try $0.next() } }
+            }
+        }
         let held = Set(request.haveChunks)
         let oracle: SendPlanner.Oracle? = held.isEmpty ? nil : { @Sendable hs in Set(hs.filter { held.contains($0) }) }
-        return try await SendPlanner(source: chunks, receiverHas: oracle).plan(wants: request.wants, haves: request.haves)
+        let plan = try await SendPlanner(source: chunks, receiverHas: oracle).plan(wants: request.wants, haves: Array(haves))
+        return batches(plan)
     }
 
     /// The stored chunks of `plan`, in its order, in batches of about `batchBytes` and at most

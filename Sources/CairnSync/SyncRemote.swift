@@ -11,7 +11,9 @@ public protocol SyncRemote: Sendable {
     /// and answers for each. `chunks` makes the sequence afresh for each attempt.
     func push(_ updates: [RefUpdate], chunks: @escaping @Sendable () -> ChunkBatches) async throws -> [RefUpdateResult]
     /// Receives everything reachable from `request.wants` that is not reachable from
-    /// `request.haves` nor among `request.haveChunks`, children first, into `receiver`.
+    /// `request.haves` nor among `request.haveChunks`, children first, into `receiver`, and
+    /// ends with ``ChunkReceiver/finishReceiving()``: the caller writes the last batch with
+    /// its ref moves (``ChunkReceiver/flush(moving:)``).
     func fetch(_ request: FetchRequest, into receiver: ChunkReceiver) async throws
 }
 

@@ -119,3 +119,32 @@ extension SendPlannerTests {
         #expect(bytes < 24 * 1024, "\(bytes) bytes")
     }
 }
+
+extension SendPlannerTests {
+    /// A clone's stream: every chunk of a history once, children first, none of the skipped
+    /// subtrees; the order is checked against a receiver that holds the skipped chunks.
+    @Test(arguments: [false, true]) func aCloneStreamsEverythingChildrenFirst(resumed: Bool) async throws {
+        let a = try TempStore()
+        try a.putMap("big", count: 8_000)
+        for i in 1...5 {
+            try a.set("/big/k0000\(i)000", .int(Int64(i)))
+            try a.putMap("m\(i % 2)", count: 500 * i, salt: "\(i)")
+            try a.commit("c\(i)")
+        }
+        let head = try a.chunks.ref("heads/main")!
+        let all = try a.reachable([head])
+        var skip = Set<Hash>()
+        if resumed {
+            var rng = SplitMix64(seed: 3)
+            let sorted = all.sorted()
+            for _ in 0..<8 { skip.formUnion(try a.reachable([sorted[Int(rng.next() % UInt64(sorted.count))]])) }
+        }
+        let service = StoreService(store: a.chunks)
+        var order: [Hash] = []
+        for try await batch in try await service.fetchBatches(FetchRequest(wants: [head], haveChunks: Array(skip))) {
+            order += batch.map(\.hash)
+        }
+        #expect(Set(order) == all.subtracting(skip))
+        try checkPlan(order, source: a, wants: [head], receiverHas: skip)
+    }
+}

@@ -422,6 +422,8 @@ case "merge-base" where args.count == 3:
     try mergeBaseBench(work: args[2])
 case "merge-base-again" where args.count == 3:
     try mergeBaseAgain(work: args[2])
+case "sync-incr" where args.count == 6:
+    try runBlocking { try await syncIncremental(storeDir: args[2], cloneDir: args[3], url: args[4], table: args[5]) }
 case "sync-plan" where args.count == 3:
     try runBlocking { try await syncPlan(storeDir: args[2]) }
 default:

@@ -17,7 +17,9 @@ package enum ChunkReferences {
         }
         do {
             switch Tag(rawValue: data[1]) {
-            case .blobLeaf?, .listLeaf?, .mapLeaf?, .setLeaf?, .blobNode?, .listNode?, .mapNode?, .setNode?:
+            case .listLeaf?, .mapLeaf?, .setLeaf?:
+                return (try leafRefs(data), 0)
+            case .blobLeaf?, .blobNode?, .listNode?, .mapNode?, .setNode?:
                 let node = try Node(hash: chunk.hash, bytes: data)
                 return (node.refs, node.level)
             default:
@@ -26,5 +28,24 @@ package enum ChunkReferences {
         } catch let e as DecodeError {
             throw StoreError.corruptChunk(chunk.hash, reason: e.description)
         }
+    }
+
+    /// A Map, Set or List leaf's references, read as `Node` reads them but keeping no offsets:
+    /// sync and gc read every leaf of a store this way.
+    static func leafRefs(_ data: [UInt8]) throws -> [Hash] {
+        var refs: [Hash] = []
+        try data.withUnsafeBytes { raw in
+            var r = ByteReader(raw, at: 1)
+            let isMap = try r.byte() == Tag.mapLeaf.rawValue
+            let n = try r.count(minItemSize: 1)
+            try withUnsafeMutablePointer(to: &refs) { p in
+                for _ in 0..<n {
+                    try r.skipValue(refs: p)
+                    if isMap { try r.skipValue(refs: p) }
+                }
+            }
+            guard r.atEnd else { throw DecodeError("trailing bytes in node", at: r.pos) }
+        }
+        return refs
     }
 }

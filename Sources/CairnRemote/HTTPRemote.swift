@@ -86,6 +86,11 @@ public final class HTTPRemote: SyncRemote, @unchecked Sendable {
             } catch let e as StoreError {
                 if case .corruptChunk = e { throw SyncError.unavailable("\(self.url) sent a chunk that does not match its hash: \(e)") }
                 throw e
+            } catch let e as SyncError {
+                throw e
+            } catch let e as HTTPClientError {
+                // The connection broke mid-answer: the fetch starts again (what was stored stays).
+                throw Transient(message: "the connection to \(self.url) broke: \(e)")
             }
         }
     }
@@ -113,10 +118,14 @@ public final class HTTPRemote: SyncRemote, @unchecked Sendable {
         if let body { req.body = body }
         let response = try await perform(req)
         var out: [UInt8] = []
-        for try await buffer in response.body {
-            counters.add(received: buffer.readableBytes)
-            out.append(contentsOf: buffer.readableBytesView)
-            guard out.count <= 64 << 20 else { throw SyncError.unavailable("\(url) sent an answer over 64 MiB") }
+        do {
+            for try await buffer in response.body {
+                counters.add(received: buffer.readableBytes)
+                out.append(contentsOf: buffer.readableBytesView)
+                guard out.count <= 64 << 20 else { throw SyncError.unavailable("\(url) sent an answer over 64 MiB") }
+            }
+        } catch let e as HTTPClientError {
+            throw Transient(message: "the connection to \(url) broke: \(e)")
         }
         return out
     }
@@ -131,6 +140,10 @@ public final class HTTPRemote: SyncRemote, @unchecked Sendable {
         } catch let e as HTTPClientError where e == .remoteConnectionClosed {
             // A kept-alive connection the server closed meanwhile: worth another try.
             throw Transient(message: "\(url) closed the connection")
+        } catch let e as SyncError {
+            throw e  // from the request body: the store failed while reading what to send
+        } catch let e as StoreError {
+            throw e
         } catch {
             // AsyncHTTPClient already retries connecting until its connect timeout.
             throw SyncError.unavailable("cannot reach \(url): \(Self.describe(error))")
@@ -143,15 +156,19 @@ public final class HTTPRemote: SyncRemote, @unchecked Sendable {
         }
         guard response.status == .ok else {
             var body: [UInt8] = []
-            for try await b in response.body {
-                body.append(contentsOf: b.readableBytesView)
-                if body.count > 65536 { break }
+            do {
+                for try await b in response.body {
+                    body.append(contentsOf: b.readableBytesView)
+                    if body.count > 65536 { break }
+                }
+            } catch {
+                // The explanation is lost; the status still says what happened.
             }
             let (code, message) = Self.errorBody(body)
             switch response.status.code {
             case 401: throw SyncError.unauthorized("\(url) refused the request: \(message) (set the remote's token with 'cairn remote add --token', or CAIRN_TOKEN)")
             case 403: throw SyncError.unauthorized("\(url) refused the write: \(message)")
-            case 502, 503, 504: throw Transient(message: "\(url) answered \(response.status.code): \(message)")
+            case 429, 502, 503, 504: throw Transient(message: "\(url) answered \(response.status.code): \(message)")
             case 400..<500: throw SyncError.refused(status: Int(response.status.code), code: code, message: message)
             default: throw SyncError.unavailable("\(url) failed (\(response.status.code)): \(message)")
             }
@@ -236,8 +253,10 @@ struct PushBody: AsyncSequence, Sendable {
             var sent = s.sent
             var exhausted = false
             // A request ends past its byte limit, or when one more batch could pass its chunk limit.
+            // Room for one more batch (at most 1 MiB and a chunk of 1 MiB) and the trailer, so
+            // a request never passes its limits; the first batch always goes.
             func full(_ sent: Int, _ count: Int) -> Bool {
-                sent >= body.limit || count + ChunkBatches.maxBatchChunks > body.chunkLimit
+                count > 0 && (sent + (2 << 20) + (64 << 10) > body.limit || count + ChunkBatches.maxBatchChunks > body.chunkLimit)
             }
             if !full(sent, count), let batch = try await body.source.next() {
                 for c in batch { Wire.appendChunk(c, to: &out) }

@@ -26,6 +26,13 @@ public struct ServerConfiguration: Sendable {
         /// Seconds a connection may sit with nothing read or written before it is closed, so
         /// a stalled client cannot hold the server.
         public var idleTimeoutSeconds = 30
+        /// After `slowBodyGraceSeconds`, a request body must have come at least this fast on
+        /// average (408 past it).
+        public var minBytesPerSecond = 16 << 10
+        public var slowBodyGraceSeconds = 10.0
+        /// The most wants and haves one fetch may name (have-chunks count in the hashes).
+        public static let maxWants = 65_536
+        public static let maxHaves = 4_096
         public init() {}
     }
 

@@ -93,11 +93,12 @@ public final class SyncServer: Sendable {
         }
         switch endpoint {
         case "refs":
-            return Self.ok(Wire.encodeRefs(try service.refs()), type: "text/plain; charset=utf-8")
+            return Self.ok(Wire.encodeRefs(try await offload { try service.refs() }), type: "text/plain; charset=utf-8")
         case "has":
             let body = try await collect(request, &received)
             let hashes = try decodeHashes(body)
-            return Self.ok(Wire.encodePresence(hashes, present: try service.hasMany(hashes)))
+            let present = try await offload { try service.hasMany(hashes) }
+            return Self.ok(Wire.encodePresence(hashes, present: present))
         case "chunks":
             let hashes = try decodeHashes(try await collect(request, &received))
             let store = service.chunks
@@ -116,8 +117,10 @@ public final class SyncServer: Sendable {
             let body = try await collect(request, &received)
             let fetch: FetchRequest
             do { fetch = try Wire.decodeFetch(body) } catch { throw ServerFailure.from(error) }
-            guard fetch.wants.count + fetch.haves.count + fetch.haveChunks.count <= configuration.limits.maxHashesPerRequest else {
-                throw ServerFailure(.contentTooLarge, "too_many_hashes", "a request may name at most \(configuration.limits.maxHashesPerRequest) hashes")
+            guard fetch.wants.count <= ServerConfiguration.Limits.maxWants, fetch.haves.count <= ServerConfiguration.Limits.maxHaves,
+                  fetch.wants.count + fetch.haves.count + fetch.haveChunks.count <= configuration.limits.maxHashesPerRequest else {
+                throw ServerFailure(.contentTooLarge, "too_many_hashes",
+                                    "a fetch may name at most \(ServerConfiguration.Limits.maxWants) wants, \(ServerConfiguration.Limits.maxHaves) haves and \(configuration.limits.maxHashesPerRequest) hashes in all")
             }
             return stream(try await service.fetchBatches(fetch))
         default:
@@ -131,8 +134,9 @@ public final class SyncServer: Sendable {
             throw ServerFailure(.forbidden, "read_only", "this server is read-only")
         }
         guard !configuration.tokens.isEmpty, write || configuration.privateReads else { return }
+        // The scheme is case-insensitive (RFC 9110); the token is compared exactly.
         let given = request.headers[.authorization].flatMap { h -> String? in
-            h.hasPrefix("Bearer ") ? String(h.dropFirst("Bearer ".count)) : nil
+            h.count > 7 && h.prefix(7).lowercased() == "bearer " ? String(h.dropFirst(7)) : nil
         }
         guard let given, configuration.tokens.contains(where: { constantTimeEqual($0, given) }) else {
             throw ServerFailure(.unauthorized, given == nil ? "token_required" : "token_refused",
@@ -140,12 +144,15 @@ public final class SyncServer: Sendable {
         }
     }
 
+    /// Reads a hash-list body: at most what `maxHashesPerRequest` hashes take.
     private func collect(_ request: Request, _ received: inout Int) async throws -> [UInt8] {
-        let limit = configuration.limits.maxBodyBytes
+        let limit = min(configuration.limits.maxBodyBytes, configuration.limits.maxHashesPerRequest * Hash.byteCount + 12)
         var out: [UInt8] = []
+        let pace = Pace(configuration.limits)
         for try await buffer in request.body {
             out.append(contentsOf: buffer.readableBytesView)
             guard out.count <= limit else { throw ServerFailure(.contentTooLarge, "body_too_large", "the request body is over \(limit) bytes") }
+            try pace.check(out.count)
         }
         received = out.count
         return out
@@ -168,7 +175,9 @@ public final class SyncServer: Sendable {
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             var out = Wire.streamHeader()
             var count = 0
-            for try await batch in batches {
+            let it = batches.makeAsyncIterator()
+            // Each batch is read from the store on the thread pool, off the task pool.
+            while let batch = try await NIOThreadPool.singleton.runIfActive({ try it.nextBatchNow() }) {
                 for c in batch { Wire.appendChunk(c, to: &out) }
                 count += batch.count
                 if out.count >= 256 << 10 {
@@ -192,8 +201,10 @@ public final class SyncServer: Sendable {
         var arrived = Set<Hash>()
         var total = 0
         do {
+            let pace = Pace(limits)
             for try await buffer in request.body {
                 total += buffer.readableBytes
+                try pace.check(total)
                 guard total <= limits.maxBodyBytes else {
                     throw ServerFailure(.contentTooLarge, "body_too_large", "the request body is over \(limits.maxBodyBytes) bytes")
                 }
@@ -341,4 +352,22 @@ extension HTTPField.Name {
     static let cairnProtocol = HTTPField.Name(Wire.protocolHeader)!
     /// How many chunks a chunk stream response carries.
     static let cairnChunks = HTTPField.Name("Cairn-Chunks")!
+}
+
+/// A body must keep coming: after the grace period, at no less than `minBytesPerSecond` on
+/// average, so a client trickling bytes cannot hold a request slot for long (408 past it).
+struct Pace {
+    let started = DispatchTimeShim.now()
+    let minRate: Int
+    let grace: Double
+    init(_ limits: ServerConfiguration.Limits) {
+        minRate = limits.minBytesPerSecond
+        grace = limits.slowBodyGraceSeconds
+    }
+
+    func check(_ bytes: Int) throws {
+        let seconds = Double(DispatchTimeShim.now() - started) / 1e9
+        guard seconds > grace, Double(bytes) / seconds < Double(minRate) else { return }
+        throw ServerFailure(.requestTimeout, "too_slow", "the request body came at under \(minRate) bytes a second")
+    }
 }

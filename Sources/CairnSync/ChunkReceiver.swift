@@ -50,6 +50,7 @@ public final class ChunkReceiver: @unchecked Sendable {
 
     /// Buffers a chunk without writing; true when the buffer is full (``handOff()`` is due).
     public func buffer(_ chunk: StoredChunk) -> Bool {
+        verifiedPending = nil
         pending.append(chunk)
         pendingBytes += chunk.bytes.count
         return pendingBytes >= batchBytes || pending.count >= batchChunks
@@ -66,6 +67,7 @@ public final class ChunkReceiver: @unchecked Sendable {
         let size = pendingBytes
         pending = []
         pendingBytes = 0
+        verifiedPending = nil
         worker.async { [self] in
             defer { inFlight.signal() }
             do {

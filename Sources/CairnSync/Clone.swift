@@ -4,6 +4,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CairnValues
 import CairnVersioning
 
 /// `cairn clone URL DIR`: a new store with every branch and tag of the remote, `origin` set
@@ -34,14 +35,28 @@ public enum Clone {
 
     /// Receives everything and sets the branches, tags and HEAD.
     public static func run(_ session: SyncSession, resuming: Bool) async throws -> SyncSession.FetchReport {
-        var have: [Hash] = []
-        if resuming { try session.repo.chunks.forEachHash { have.append($0) } }
+        let have = resuming ? try heldRoots(session.repo.chunks) : []
         let report = try await session.fetch(createBranches: true, haveChunks: have)
         let branches = try session.repo.branches().map(\.name)
         let head = branches.contains(Repository.defaultBranch) || branches.count != 1 ? Repository.defaultBranch : branches[0]
         try session.repo.chunks.setSetting("core.head", head)
         try session.repo.chunks.setSetting(pendingSetting, nil)
         return report
+    }
+
+    /// The chunks a partial clone holds that no chunk it holds references: the tops of the
+    /// complete subtrees it received. Everything it holds is under one of them, so they are all
+    /// the server needs to skip what is here (at most 65,536, which every server accepts; past
+    /// that, some held subtrees are sent again).
+    static func heldRoots(_ store: any ChunkStore) throws -> [Hash] {
+        var held: [Hash] = []
+        try store.forEachHash { held.append($0) }
+        var referenced = Set<Hash>()
+        for start in stride(from: 0, to: held.count, by: 1024) {
+            let part = Array(held[start..<min(held.count, start + 1024)])
+            for (_, chunk) in try store.getMany(part) { referenced.formUnion(try ChunkReferences.of(chunk)) }
+        }
+        return Array(held.lazy.filter { !referenced.contains($0) }.prefix(65_536))
     }
 
     static func isEmptyDirectory(_ path: String) -> Bool {

@@ -17,24 +17,28 @@ final class DepthFirstStream: @unchecked Sendable {
     private let store: any ChunkStore
     private var done: Set<Hash>
     private var stack: [Entry] = []
-    private var started = false
-    private let wants: [Hash]
+    /// The wants not walked yet, taken a few at a time, so many wants are never read at once.
+    private var wants: ArraySlice<Hash>
 
     init(store: any ChunkStore, wants: [Hash], skip: Set<Hash>) {
         self.store = store
-        self.wants = wants
+        self.wants = wants[...]
         self.done = skip
     }
 
     /// The next batch of about `batchBytes`, nil at the end.
     func next(batchBytes: Int = 1 << 20) throws -> [StoredChunk]? {
-        if !started {
-            started = true
-            try push(wants.filter { !done.contains($0) })
-        }
         var out: [StoredChunk] = []
         var bytes = 0
-        while let top = stack.last, bytes < batchBytes, out.count < ChunkBatches.maxBatchChunks {
+        while bytes < batchBytes, out.count < ChunkBatches.maxBatchChunks {
+            if stack.isEmpty {
+                guard !wants.isEmpty else { break }
+                let next = wants.prefix(16)
+                wants = wants.dropFirst(next.count)
+                try push(next.filter { !done.contains($0) })
+                continue
+            }
+            let top = stack.last!
             if done.contains(top.stored.hash) {
                 stack.removeLast()
                 continue

@@ -33,8 +33,10 @@ extension SyncSession {
         var report = FetchReport()
         var receiver: ChunkReceiver?
         if !wants.isEmpty {
-            var haves = Set(try trackedHeads())
-            for b in try repo.branches() { haves.insert(b.commit) }
+            // This remote's tracking refs first: the commits it surely knows.
+            var haves = try trackedHeads()
+            let tracked = Set(haves)
+            haves += try repo.branches().map(\.commit).filter { !tracked.contains($0) }
             let r = ChunkReceiver(store: chunks)
             let progress = self.progress
             r.progress = { [weak r] c, b in

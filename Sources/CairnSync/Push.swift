@@ -49,36 +49,32 @@ public final class SyncSession: @unchecked Sendable {
                      delete: Bool = false) async throws -> PushReport {
         let target = remoteBranch ?? branch
         try Repository.validateName(target, kind: "branch")
-        var listed: [String: Hash]?
-        func remoteRefs() async throws -> [String: Hash] {
-            if let listed { return listed }
-            let r = Dictionary(try await remote.listRefs().map { ($0.name, $0.hash) }, uniquingKeysWith: { a, _ in a })
-            listed = r
-            return r
-        }
+        // What the remote has now, as git asks before a push: the compare-and-swap's `old`.
+        let listed = Dictionary(try await remote.listRefs().map { ($0.name, $0.hash) }, uniquingKeysWith: { a, _ in a })
         let headName = RefName.branch(target).description
         var updates: [RefUpdate] = []
         var rejected: [String] = []
-        let known = try chunks.ref(tracking(target))
+        let old = listed[headName]
         if delete {
-            let old = try await remoteRefs()[headName]
             guard let old else { throw SyncError.noSuchRemoteBranch(remote: remoteName, branch: target) }
             updates.append(RefUpdate(name: headName, old: old, new: nil, force: force))
         } else {
             guard let local = try chunks.ref(.branch(branch)) else { throw RepositoryError.unbornBranch(branch) }
-            // The tracking ref says the remote is there already: nothing to send or move.
-            if known == local && !tags { return PushReport() }
-            let old = try await (known != nil ? known : remoteRefs()[headName])
-            if !force, let old, old != local, !(try chunks.has(old) && repo.isAncestor(old, of: local)) {
-                throw SyncError.rejected(["\(branch) -> \(target) rejected: the remote has commits this store lacks (fetch or pull first, or push --force)"])
+            if old != local {
+                if !force, let old, !(try chunks.has(old) && repo.isAncestor(old, of: local)) {
+                    throw SyncError.rejected(["\(branch) -> \(target) rejected: the remote has commits this store lacks (fetch or pull first, or push --force)"])
+                }
+                updates.append(RefUpdate(name: headName, old: old, new: local, force: force))
+            } else if try chunks.ref(tracking(target)) != local {
+                // Already there: only the tracking ref moves.
+                let t = tracking(target)
+                _ = try chunks.compareAndSwapRef(t.description, expected: chunks.ref(t), new: local)
             }
-            updates.append(RefUpdate(name: headName, old: old, new: local, force: force))
         }
         if tags {
-            let theirs = try await remoteRefs()
             for t in try repo.tags() {
                 let name = RefName.tag(t.name).description
-                let current = theirs[name]
+                let current = listed[name]
                 if current == t.commit { continue }
                 if current != nil && !force {
                     rejected.append("tag \(t.name) rejected: it exists on the remote (push --force to move it)")
@@ -87,11 +83,19 @@ public final class SyncSession: @unchecked Sendable {
                 updates.append(RefUpdate(name: name, old: current, new: t.commit, force: force))
             }
         }
+        guard updates.count <= Int(UInt16.max) else {
+            throw SyncError.rejected(["a push moves at most \(UInt16.max) refs; push fewer tags at once"])
+        }
+        if updates.isEmpty {
+            if !rejected.isEmpty { throw SyncError.rejected(rejected) }
+            return PushReport()
+        }
 
         var report = PushReport()
         let wants = Array(Set(updates.compactMap(\.new)))
-        var haves = try trackedHeads()
-        if let listed { haves += listed.values.filter { (try? chunks.has($0)) == true } }
+        // What the remote is known to hold: its refs that are here, and the tracking refs.
+        let listedHere = try chunks.hasMany(Array(Set(listed.values)))
+        let haves = Array(listedHere.union(try trackedHeads()))
         var results = try await send(updates, wants: wants, haves: haves, report: &report)
         // Tracking refs that were stale (the remote lacked what they said): once more, asking.
         if results == nil { results = try await send(updates, wants: wants, haves: [], report: &report) }
@@ -131,7 +135,8 @@ public final class SyncSession: @unchecked Sendable {
         let sent = Locked((chunks: 0, bytes: 0))
         do {
             let results = try await remote.push(updates) {
-                StoreService.batches(of: plan, from: store) { b in
+                sent.withLock { $0 = (0, 0) }  // counted afresh on each attempt
+                return StoreService.batches(of: plan, from: store) { b in
                     let now = sent.withLock { s in
                         s.chunks += b.count
                         s.bytes += b.reduce(0) { $0 + $1.bytes.count }
@@ -147,6 +152,8 @@ public final class SyncSession: @unchecked Sendable {
             return results
         } catch SyncError.refused(_, "incomplete", _) where !haves.isEmpty {
             return nil
+        } catch StoreError.missingReferences where !haves.isEmpty {
+            return nil  // the same, from a store on disk
         }
     }
 
@@ -159,6 +166,8 @@ public final class SyncSession: @unchecked Sendable {
         case .dirty: return "\(name) rejected: the remote's working set of \(name) holds uncommitted changes"
         case .missing: return "\(name) rejected: the remote lacks its commit"
         case .invalid: return "\(name) rejected: not a valid branch or tag name"
+        case .notACommit: return "\(name) rejected: its target is not a commit"
+        case .checkedOut: return "\(name) rejected: it is the branch checked out in the remote store"
         }
     }
 }

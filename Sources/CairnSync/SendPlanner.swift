@@ -73,16 +73,22 @@ package final class SendPlanner {
         var flags: [Hash: UInt8] = [:]  // 1: reachable from a want, 2: from a have
         var entries: [Hash: Entry] = [:]
         var heap = Heap<(UInt64, Hash)> { $0.0 > $1.0 || ($0.0 == $1.0 && $0.1 > $1.1) }
-        var pendingNew = 0
+        // The commits in the heap reached from wants only: the walk goes on while there are any.
+        // A set, not a count, so bogus generations in received commits cannot stop it early.
+        var pendingNew = Set<Hash>()
 
+        // Read a batch at a time: a request naming many heads is never read whole.
         func load(_ hashes: [Hash]) throws -> [Hash] {
-            let chunks = try read(hashes)
             var commits: [Hash] = []
-            for h in hashes {
-                let chunk = chunks[h]!
-                if let g = try Commit.graphInfoIfCommit(chunk, store: nodes) {
-                    entries[h] = Entry(generation: g.generation, hash: h, parents: g.parents, refs: try ChunkReferences.of(chunk))
-                    commits.append(h)
+            for start in stride(from: 0, to: hashes.count, by: 256) {
+                let part = Array(hashes[start..<min(hashes.count, start + 256)])
+                let chunks = try read(part)
+                for h in part {
+                    let chunk = chunks[h]!
+                    if let g = try Commit.graphInfoIfCommit(chunk, store: nodes) {
+                        entries[h] = Entry(generation: g.generation, hash: h, parents: g.parents, refs: try ChunkReferences.of(chunk))
+                        commits.append(h)
+                    }
                 }
             }
             return commits
@@ -101,18 +107,18 @@ package final class SendPlanner {
                 addOld(h, class: nil)
             }
         }
-        for h in wantCommits where flags[h] == nil { flags[h] = 1; heap.push((entries[h]!.generation, h)); pendingNew += 1 }
+        for h in wantCommits where flags[h] == nil { flags[h] = 1; heap.push((entries[h]!.generation, h)); pendingNew.insert(h) }
         for h in haveCommits {
-            if flags[h] == 1 { pendingNew -= 1 }
+            pendingNew.remove(h)
             if flags[h] == nil { heap.push((entries[h]!.generation, h)) }
             flags[h, default: 0] |= 2
         }
 
         var newCommits: [Hash] = []
         var boundary = Set<Hash>()
-        while pendingNew > 0, let (_, h) = heap.pop() {
+        while !pendingNew.isEmpty, let (_, h) = heap.pop() {
             let f = flags[h]!
-            if f == 1 { pendingNew -= 1 }
+            pendingNew.remove(h)
             if entries[h] == nil { _ = try load([h]) }
             guard let e = entries[h] else { throw StoreError.corruptChunk(h, reason: "a commit's parent is not a commit") }
             let unknown = e.parents.filter { entries[$0] == nil }
@@ -121,10 +127,10 @@ package final class SendPlanner {
                 let before = flags[p]
                 if before == nil { heap.push((entries[p]?.generation ?? 0, p)) }
                 if f & 2 != 0 {
-                    if before == 1 { pendingNew -= 1 }
+                    pendingNew.remove(p)
                     flags[p, default: 0] |= 2
                 } else {
-                    if before == nil { pendingNew += 1 }
+                    if before == nil { pendingNew.insert(p) }
                     flags[p, default: 0] |= 1
                 }
             }

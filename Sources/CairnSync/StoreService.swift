@@ -57,23 +57,30 @@ public final class StoreService: @unchecked Sendable {
     static func batches(of plan: [Hash], from store: any ChunkStore, batchBytes: Int = 1 << 20,
                         onBatch: (@Sendable ([StoredChunk]) -> Void)? = nil) -> ChunkBatches {
         ChunkBatches(totalChunks: plan.count) {
-            let position = Locked(0)
+            // Read 32 at a time; what passes the batch's size waits for the next batch.
+            let state = Locked((position: 0, carry: [StoredChunk]()))
             return {
-                try position.withLock { i in
-                    guard i < plan.count else { return nil }
+                try state.withLock { st in
                     var out: [StoredChunk] = []
                     var bytes = 0
-                    while i < plan.count && bytes < batchBytes && out.count < ChunkBatches.maxBatchChunks {
-                        let end = min(plan.count, i + 64)
-                        let got = try store.getStored(Array(plan[i..<end]))
-                        guard got.count == end - i else {
-                            let have = Set(got.map(\.hash))
-                            throw SyncError.missingChunk(plan[i..<end].first { !have.contains($0) }!)
+                    while bytes < batchBytes && out.count < ChunkBatches.maxBatchChunks {
+                        if st.carry.isEmpty {
+                            guard st.position < plan.count else { break }
+                            let end = min(plan.count, st.position + 32)
+                            let part = Array(plan[st.position..<end])
+                            let got = try store.getStored(part)
+                            guard got.count == part.count else {
+                                let have = Set(got.map(\.hash))
+                                throw SyncError.missingChunk(part.first { !have.contains($0) }!)
+                            }
+                            st.carry = got.reversed()
+                            st.position = end
                         }
-                        for c in got { bytes += c.bytes.count }
-                        out += got
-                        i = end
+                        let c = st.carry.removeLast()
+                        bytes += c.bytes.count
+                        out.append(c)
                     }
+                    guard !out.isEmpty else { return nil }
                     onBatch?(out)
                     return out
                 }
@@ -82,17 +89,25 @@ public final class StoreService: @unchecked Sendable {
     }
 
     /// Applies a push's ref updates once its chunks are stored, each by compare-and-swap, and
-    /// answers for each (all move in one step when none is refused). Rules (docs/protocol.md):
-    /// - only `heads/NAME` and `tags/NAME`, NAME a valid branch or tag name;
+    /// answers for each (all move in one step when none is refused). Rules (docs/protocol.md),
+    /// checked in this order:
+    /// - only `heads/NAME` and `tags/NAME`, NAME a valid branch or tag name, each once;
     /// - a ref already at `new` is ok (a retried push);
-    /// - without force: the ref must be at `old`, a branch must move to a descendant, and a tag
-    ///   that exists does not move;
+    /// - `new` must be a commit in the store;
+    /// - the ref must be at `old`, force or not (force is git's `--force-with-lease`);
+    /// - without force, a branch moves only to a descendant, and a tag that exists does not move;
+    /// - the branch checked out in this store is not deleted;
     /// - a branch whose working set holds uncommitted changes does not move; a clean one is
     ///   dropped with the move, so the branch's working set follows the new commit.
     public func applyUpdates(_ updates: [RefUpdate]) throws -> [RefUpdateResult] {
         var results: [RefUpdateResult?] = Array(repeating: nil, count: updates.count)
         var planned: [(index: Int, moves: [RefMove])] = []
+        var names = Set<String>()
         for (i, u) in updates.enumerated() {
+            guard names.insert(u.name).inserted else {
+                results[i] = RefUpdateResult(name: u.name, outcome: .rejected(.invalid, current: nil))
+                continue
+            }
             switch try check(u) {
             case .done(let r): results[i] = r
             case .move(let moves): planned.append((i, moves))
@@ -126,9 +141,12 @@ public final class StoreService: @unchecked Sendable {
               (try? Repository.validateName(ref.name, kind: "ref")) != nil else { return reject(.invalid) }
         let current = try chunks.ref(u.name)
         if current == u.new { return .done(RefUpdateResult(name: u.name, outcome: .ok)) }
-        if let new = u.new, !(try chunks.has(new)) { return reject(.missing) }
+        if let new = u.new {
+            guard let chunk = try chunks.get(new) else { return reject(.missing, current) }
+            guard try Commit.graphInfoIfCommit(chunk, store: repo.store) != nil else { return reject(.notACommit, current) }
+        }
+        if current != u.old { return reject(.stale, current) }
         if !u.force {
-            if current != u.old { return reject(.stale, current) }
             if ref.namespace == .tags, current != nil { return reject(.exists, current) }
             if ref.namespace == .heads, let old = u.old, let new = u.new, !(try repo.isAncestor(old, of: new)) {
                 return reject(.nonFastForward, current)
@@ -136,9 +154,12 @@ public final class StoreService: @unchecked Sendable {
         }
         var moves = [RefMove(u.name, expected: current, new: u.new)]
         if ref.namespace == .heads {
+            if u.new == nil, try repo.currentBranch() == ref.name { return reject(.checkedOut, current) }
             let w = try repo.workingSetState(branch: ref.name)
             if w.dirty { return reject(.dirty, current) }
-            if let wref = w.ref { moves.append(RefMove(RefName.working(ref.name).description, expected: wref, new: nil)) }
+            // The working set moves with the branch, also when it is implied (no ref): a local
+            // edit that writes one meanwhile makes the move fail rather than undo the push later.
+            moves.append(RefMove(RefName.working(ref.name).description, expected: w.ref, new: nil))
         }
         return .move(moves)
     }

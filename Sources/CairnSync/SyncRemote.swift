@@ -18,7 +18,8 @@ public protocol SyncRemote: Sendable {
 }
 
 /// One ref to move on the remote: from `old` (nil: it must not exist) to `new` (nil: delete
-/// it). With `force`, the move skips the compare with `old` and the fast-forward check.
+/// it). With `force`, a branch may move to a commit that does not descend from `old`, and a
+/// tag that exists may move; the ref must still be at `old` (git's `--force-with-lease`).
 public struct RefUpdate: Sendable, Equatable {
     public let name: String
     public let old: Hash?
@@ -45,8 +46,12 @@ public struct RefUpdateResult: Sendable, Equatable {
         case dirty
         /// The new target is not in the remote store.
         case missing
-        /// The name is not `heads/NAME` or `tags/NAME` with a valid NAME.
+        /// The name is not `heads/NAME` or `tags/NAME` with a valid NAME, or it appears twice.
         case invalid
+        /// The new target is not a commit.
+        case notACommit = "not-a-commit"
+        /// A delete of the branch checked out in the remote store.
+        case checkedOut = "checked-out"
     }
     public enum Outcome: Sendable, Equatable {
         case ok
@@ -91,9 +96,11 @@ public struct ChunkBatches: AsyncSequence, Sendable {
     /// The most chunks a batch holds.
     public static let maxBatchChunks = 1024
 
-    public struct AsyncIterator: AsyncIteratorProtocol {
+    public struct AsyncIterator: AsyncIteratorProtocol, Sendable {
         let nextBatch: @Sendable () throws -> [StoredChunk]?
         public mutating func next() async throws -> [StoredChunk]? { try nextBatch() }
+        /// The next batch, read on the calling thread (a server calls it on its thread pool).
+        public func nextBatchNow() throws -> [StoredChunk]? { try nextBatch() }
     }
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(nextBatch: produce()) }

@@ -7,6 +7,9 @@ import CairnRemote
 import Foundation
 import NIOCore
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Requests no honest client sends are refused with a 4xx and change nothing in the store.
 @Suite(.serialized) struct HostileRequestTests {
@@ -21,11 +24,11 @@ import Testing
         return Snapshot(refs: try s.refs(prefix: "").map { "\($0.name) \($0.hash)" }, stats: try s.stats())
     }
 
-    func post(_ url: String, _ body: [UInt8], token: String? = nil) async throws -> (status: Int, body: String) {
+    func post(_ url: String, _ body: [UInt8], token: String? = nil, scheme: String = "Bearer") async throws -> (status: Int, body: String) {
         var req = HTTPClientRequest(url: url)
         req.method = .POST
         req.headers.add(name: "Cairn-Protocol", value: "1")
-        if let token { req.headers.add(name: "Authorization", value: "Bearer " + token) }
+        if let token { req.headers.add(name: "Authorization", value: scheme + " " + token) }
         req.body = .bytes(ByteBuffer(bytes: body))
         let r = try await HTTPClient.shared.execute(req, timeout: .seconds(30))
         let b = try await r.body.collect(upTo: 1 << 20)
@@ -164,5 +167,94 @@ import Testing
             #expect(try await post(server.url + "/hub/has", []).status == 200)
             await server.stop()
         }
+    }
+}
+
+/// A raw TCP connection to the test server, for clients no library would be.
+final class RawConnection {
+    let fd: Int32
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard r == 0 else { throw SyncError.unavailable("connect failed") }
+    }
+    deinit { close(fd) }
+    func send(_ s: String) { _ = Array(s.utf8).withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+    /// Everything until the server closes the connection (or `seconds` pass).
+    func readAll(seconds: Int) -> String {
+        var tv = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = recv(fd, &buf, buf.count, 0)
+            if n <= 0 { break }
+            out += buf[0..<n]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension HostileRequestTests {
+    @Test func slowAndStalledClientsDoNotHoldTheServer() async throws {
+        let folder = try ServerFolder()
+        let server = try await TestServer(directory: folder.root) {
+            $0.limits.idleTimeoutSeconds = 1
+            $0.limits.slowBodyGraceSeconds = 0.5
+            $0.limits.maxConcurrentRequests = 2
+        }
+        defer { Task { await server.stop() } }
+        // A client that stops half way through its headers is cut off.
+        let stalled = try RawConnection(port: server.port)
+        stalled.send("POST /hub/has HTTP/1.1\r\nHost: x\r\n")
+        let t = Date()
+        _ = stalled.readAll(seconds: 10)
+        #expect(Date().timeIntervalSince(t) < 5, "a stalled connection was kept")
+        // A client trickling its body is refused with 408 once past the grace period.
+        let slow = try RawConnection(port: server.port)
+        slow.send("POST /hub/has HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n")
+        for _ in 0..<8 {
+            slow.send(String(repeating: "a", count: 20))
+            try await Task.sleep(nanoseconds: 150_000_000)
+        }
+        let answer = slow.readAll(seconds: 5)
+        #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer.prefix(200))")
+        // Meanwhile, and after, others are served.
+        let a = try TempStore()
+        try a.set("/x", .int(1))
+        try a.commit("one")
+        _ = try await a.session(HTTPRemote(url: server.url + "/hub", token: nil)).push(branch: "main")
+    }
+
+    @Test func refUpdateRulesOfTheServer() async throws {
+        let folder = try ServerFolder()
+        let server = try await TestServer(directory: folder.root) { $0.tokens = ["t"] }
+        defer { Task { await server.stop() } }
+        let (chunks, commit) = try await validPush()
+        let url = server.url + "/hub/push"
+        // The scheme is case-insensitive.
+        let first = try await post(url, body(chunks, updates: [RefUpdate(name: "heads/main", old: nil, new: commit)]), token: "t", scheme: "bearer")
+        #expect(first.status == 200 && first.body == "ok heads/main\n", "\(first.status) \(first.body)")
+        // A branch may only name a commit; a name may appear once; the served store's
+        // checked-out branch is not deleted.
+        let leaf = chunks[0].hash
+        let r = try await post(url, body([], updates: [
+            RefUpdate(name: "heads/leaf", old: nil, new: leaf),
+            RefUpdate(name: "heads/twice", old: nil, new: commit),
+            RefUpdate(name: "heads/twice", old: nil, new: nil),
+            RefUpdate(name: "heads/main", old: commit, new: nil),
+        ]), token: "t")
+        #expect(r.body == "ng heads/leaf not-a-commit\nok heads/twice\nng heads/twice invalid\nng heads/main checked-out \(commit)\n", "\(r.body)")
+        let hub = try folder.open()
+        defer { hub.close() }
+        #expect(try hub.ref("heads/main") == commit)
+        #expect(try hub.ref("heads/leaf") == nil)
+        // Force still compares with old (a lease): a wrong old is stale.
+        let f = try await post(url, body([], updates: [RefUpdate(name: "heads/other", old: leaf, new: commit, force: true)]), token: "t")
+        #expect(f.body == "ng heads/other stale\n", "\(f.body)")
     }
 }

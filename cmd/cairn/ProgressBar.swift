@@ -15,7 +15,9 @@ final class ProgressBar {
 
     /// `detail` follows the percentage (a transfer's chunks and bytes); the line is redrawn
     /// when the percentage or the detail changes.
-    func update(_ done: Int, _ total: Int, detail: String = "") {
+    func update(_ done: Int, _ total: Int) { update(done, total, detail: "") }
+
+    func update(_ done: Int, _ total: Int, detail: String) {
         guard total > 0 else { return }
         let percent = min(100, done * 100 / total)
         guard percent != lastPercent || detail != lastDetail else { return }

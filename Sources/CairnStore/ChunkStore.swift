@@ -41,6 +41,10 @@ public protocol ChunkStore: AnyObject, Sendable {
     /// bytes as they are, and moves refs, as ``put(_:moving:)`` does: the completeness invariant
     /// applies, and nothing is written when a ref does not equal its `expected`.
     func putStored(_ batch: [StoredChunkWrite], moving moves: [RefMove]) throws -> Bool
+    /// The references recorded for the chunks among `hashes` (as their writers declared
+    /// them), so a sender can follow a chunk without decompressing it. A chunk left out has
+    /// none recorded: read it to learn them.
+    func storedRefs(_ hashes: [Hash]) throws -> [Hash: [Hash]]
     /// Every ref whose name starts with `prefix`, sorted by name.
     func refs(prefix: String) throws -> [(name: String, hash: Hash)]
 

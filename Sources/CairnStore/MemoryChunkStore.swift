@@ -2,6 +2,7 @@
 public final class MemoryChunkStore: ChunkStore, LocalSettings, @unchecked Sendable {
     private let lock = Lock()
     private var chunks: [Hash: Chunk] = [:]
+    private var chunkRefs: [Hash: [Hash]] = [:]
     private var refTable: [String: Hash] = [:]
     private var settingTable: [String: String] = [:]
 
@@ -26,11 +27,19 @@ public final class MemoryChunkStore: ChunkStore, LocalSettings, @unchecked Senda
     public func put(_ batch: [ChunkWrite]) throws {
         try lock.withLock {
             try ChunkStoreRules.checkComplete(batch) { hs in Set(hs.filter { chunks[$0] != nil }) }
-            for w in batch { chunks[w.chunk.hash] = w.chunk }
+            for w in batch { chunks[w.chunk.hash] = w.chunk; chunkRefs[w.chunk.hash] = w.refs }
         }
     }
 
     public func ref(_ name: String) throws -> Hash? { lock.withLock { refTable[name] } }
+
+    public func storedRefs(_ hashes: [Hash]) throws -> [Hash: [Hash]] {
+        lock.withLock {
+            var out: [Hash: [Hash]] = [:]
+            for h in hashes { if let r = chunkRefs[h] { out[h] = r } }
+            return out
+        }
+    }
 
     public func compareAndSwapRef(_ name: String, expected: Hash?, new: Hash?) throws -> Bool {
         try compareAndSwapRefs([RefMove(name, expected: expected, new: new)])
@@ -45,7 +54,7 @@ public final class MemoryChunkStore: ChunkStore, LocalSettings, @unchecked Senda
             for m in moves {
                 if let new = m.new, chunks[new] == nil, !written.contains(new) { throw StoreError.refTargetMissing(ref: m.name, target: new) }
             }
-            for w in batch { chunks[w.chunk.hash] = w.chunk }
+            for w in batch { chunks[w.chunk.hash] = w.chunk; chunkRefs[w.chunk.hash] = w.refs }
             for m in moves { refTable[m.name] = m.new }
             return true
         }

@@ -9,8 +9,10 @@ import Darwin
 /// The default chunk store: one SQLite file in WAL mode, chunks zstd-compressed.
 ///
 /// Schema (see docs/storage.md):
-/// - `chunks(hash, codec, size, data, gen)`: `data` is the chunk as stored (codec 0: raw, 1:
-///   zstd), `size` its uncompressed length, `gen` the write generation that gc will read;
+/// - `chunks(hash, codec, size, data, gen, refs)`: `data` is the chunk as stored (codec 0: raw,
+///   1: zstd), `size` its uncompressed length, `gen` the write generation that gc will read,
+///   `refs` the hashes the chunk references, back to back (NULL: not recorded, in chunks
+///   written before format 3), so sync, gc and fsck follow a chunk without decompressing it;
 /// - `staged(hash, codec, size, data, refs, transfer)`: chunks a sync received before their
 ///   children, kept apart from `chunks` until the graph under them is complete;
 /// - `refs(name, hash)`; `settings(name, value)`, local and never synced;
@@ -19,12 +21,16 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
     /// SQLite's `application_id`: "CRN1" in ASCII. A file without it is not a store.
     public static let applicationID: Int64 = 0x4352_4E31
     /// SQLite's `user_version`: the store format. Bumped when the schema or encoding changes.
-    public static let formatVersion: Int64 = 2
+    public static let formatVersion: Int64 = 3
     /// The oldest format this build migrates in place; anything older is refused.
     public static let oldestMigratableVersion: Int64 = 2
     /// Each step migrates a store from `version` to `version + 1`, inside one transaction.
     /// Format 2 is the first with migrations; a later format adds its step here.
-    static let migrations: [Int64: @Sendable (SQLiteConnection) throws -> Void] = [:]
+    /// - 2 → 3: each chunk's references in a column (NULL for the chunks already there: readers
+    ///   then parse the chunk, as before).
+    static let migrations: [Int64: @Sendable (SQLiteConnection) throws -> Void] = [
+        2: { conn in try conn.execute("ALTER TABLE chunks ADD COLUMN refs BLOB") },
+    ]
 
     public struct Options: Sendable {
         /// `NORMAL` (the default) survives a process crash with every committed transaction;
@@ -78,7 +84,7 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
             try conn.execute("PRAGMA journal_mode = WAL")
             try conn.transaction {
                 try conn.execute("""
-                    CREATE TABLE chunks(id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, codec INTEGER NOT NULL, size INTEGER NOT NULL, data BLOB NOT NULL, gen INTEGER NOT NULL DEFAULT 0);
+                    CREATE TABLE chunks(id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, codec INTEGER NOT NULL, size INTEGER NOT NULL, data BLOB NOT NULL, gen INTEGER NOT NULL DEFAULT 0, refs BLOB);
                     CREATE TABLE staged(hash BLOB PRIMARY KEY, codec INTEGER NOT NULL, size INTEGER NOT NULL, data BLOB NOT NULL, refs BLOB NOT NULL, transfer TEXT NOT NULL, gen INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
                     CREATE TABLE refs(name TEXT PRIMARY KEY, hash BLOB NOT NULL) WITHOUT ROWID;
                     CREATE TABLE settings(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -333,6 +339,41 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
         }
     }
 
+    /// The recorded references of the chunks among `hashes` that have them (chunks written
+    /// before format 3 have none recorded, and absent chunks none at all).
+    public func storedRefs(_ hashes: [Hash]) throws -> [Hash: [Hash]] {
+        try readers.withReader { reader in
+            do {
+                return try reader.connection.transaction(immediate: false) {
+                    let st = try reader.connection.statement("SELECT refs FROM chunks WHERE hash = ? AND refs IS NOT NULL")
+                    var out: [Hash: [Hash]] = [:]
+                    for h in hashes {
+                        st.reset()
+                        try st.bind(1, h)
+                        guard try st.step() else { continue }
+                        let b = st.blob(0)
+                        guard b.count % Hash.byteCount == 0 else { throw StoreError.corruptChunk(h, reason: "its recorded references are \(b.count) bytes") }
+                        var refs: [Hash] = []
+                        refs.reserveCapacity(b.count / Hash.byteCount)
+                        for i in stride(from: 0, to: b.count, by: Hash.byteCount) {
+                            refs.append(Hash(bytes: UnsafeRawBufferPointer(rebasing: b[i..<i + Hash.byteCount]))!)
+                        }
+                        out[h] = refs
+                    }
+                    st.reset()
+                    return out
+                }
+            } catch { throw Self.translate(error) }
+        }
+    }
+
+    static func encodeRefs(_ refs: [Hash]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(refs.count * Hash.byteCount)
+        for r in refs { r.withUnsafeBytes { out.append(contentsOf: $0) } }
+        return out
+    }
+
     public func getStored(_ hashes: [Hash]) throws -> [StoredChunk] {
         try readers.withReader { reader in
             do {
@@ -379,17 +420,21 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
             for h in hs where try Self.has(h, conn) { found.insert(h) }
             return found
         }
-        let insert = try conn.statement("INSERT OR IGNORE INTO chunks(hash, codec, size, data) VALUES (?, ?, ?, ?)")
+        let insert = try conn.statement("INSERT OR IGNORE INTO chunks(hash, codec, size, data, refs) VALUES (?, ?, ?, ?, ?)")
         var added = 0, stored = 0, raw = 0
         for w in batch {
             insert.reset()
             try insert.bind(1, w.stored.hash)
             try insert.bind(2, Int64(w.stored.codec.rawValue))
             try insert.bind(3, Int64(w.stored.size))
+            let refBytes = Self.encodeRefs(w.refs)
             try w.stored.bytes.withUnsafeBytes { bytes in
-                try insert.bind(4, borrowing: bytes)
-                try insert.step()
-                insert.reset()
+                try refBytes.withUnsafeBytes { r in
+                    try insert.bind(4, borrowing: bytes)
+                    try insert.bind(5, borrowing: r)
+                    try insert.step()
+                    insert.reset()
+                }
             }
             if conn.changes == 1 {
                 added += 1
@@ -409,7 +454,7 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
             for h in hs where try Self.has(h, conn) { found.insert(h) }
             return found
         }
-        let insert = try conn.statement("INSERT OR IGNORE INTO chunks(hash, codec, size, data) VALUES (?, ?, ?, ?)")
+        let insert = try conn.statement("INSERT OR IGNORE INTO chunks(hash, codec, size, data, refs) VALUES (?, ?, ?, ?, ?)")
         var added = 0, stored = 0, raw = 0
         for (i, w) in batch.enumerated() {
             let e = pipeline.encoded(i)
@@ -417,10 +462,14 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
             try insert.bind(1, w.chunk.hash)
             try insert.bind(2, e.codec.rawValue)
             try insert.bind(3, Int64(w.chunk.data.count))
+            let refBytes = Self.encodeRefs(w.refs)
             try e.bytes.withUnsafeBytes { stored in
-                try insert.bind(4, borrowing: stored)
-                try insert.step()
-                insert.reset()
+                try refBytes.withUnsafeBytes { r in
+                    try insert.bind(4, borrowing: stored)
+                    try insert.bind(5, borrowing: r)
+                    try insert.step()
+                    insert.reset()
+                }
             }
             if conn.changes == 1 {
                 added += 1

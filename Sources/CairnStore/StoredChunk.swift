@@ -79,6 +79,9 @@ extension ChunkStore {
         return hashes.compactMap { found[$0].map(StoredChunk.init(raw:)) }
     }
 
+    /// Stores that record no references give none: callers read the chunks instead.
+    public func storedRefs(_ hashes: [Hash]) throws -> [Hash: [Hash]] { [:] }
+
     /// Writes checked stored chunks as ``put(_:moving:)`` writes chunks: the completeness
     /// invariant applies, and the refs move only if every one equals its `expected`.
     public func putStored(_ batch: [StoredChunkWrite], moving moves: [RefMove]) throws -> Bool {

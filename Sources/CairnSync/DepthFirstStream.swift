@@ -65,21 +65,9 @@ final class DepthFirstStream: @unchecked Sendable {
             let got = Set(stored.map(\.hash))
             throw SyncError.missingChunk(unique.first { !got.contains($0) }!)
         }
-        let results = UnsafeMutableBufferPointer<Result<[Hash], any Error>>.allocate(capacity: stored.count)
-        defer { results.deinitialize().deallocate() }
-        nonisolated(unsafe) let slots = results
-        let workers = stored.count >= 16 ? 2 : 1
-        let stripe = (stored.count + workers - 1) / workers
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            let decoder = StoredChunkDecoder()
-            for i in (w * stripe)..<min(stored.count, (w + 1) * stripe) {
-                (slots.baseAddress! + i).initialize(to: Result {
-                    try ChunkReferences.of(Chunk(hash: stored[i].hash, data: try stored[i].decompressed(using: decoder)))
-                })
-            }
-        }
+        let refs = try SendPlanner.references(of: stored, recorded: try store.storedRefs(unique))
         for i in stride(from: stored.count - 1, through: 0, by: -1) {
-            stack.append(Entry(stored: stored[i], refs: try results[i].get()))
+            stack.append(Entry(stored: stored[i], refs: refs[i]))
         }
     }
 }

@@ -49,9 +49,30 @@ public final class SyncSession: @unchecked Sendable {
                      delete: Bool = false) async throws -> PushReport {
         let target = remoteBranch ?? branch
         try Repository.validateName(target, kind: "branch")
+        let headName = RefName.branch(target).description
+        // One request when the tracking ref says where the remote's branch is and this branch
+        // descends from it: the server's compare-and-swap checks that it is still there.
+        if !tags && !delete, let local = try chunks.ref(.branch(branch)), let known = try chunks.ref(tracking(target)),
+           known != local, try chunks.has(known), try repo.isAncestor(known, of: local) {
+            let update = RefUpdate(name: headName, old: known, new: local, force: force)
+            var report = PushReport()
+            if let results = try await send([update], wants: [local], haves: try trackedHeads(), report: &report),
+               let r = results.first {
+                switch r.outcome {
+                case .ok:
+                    _ = try chunks.compareAndSwapRef(tracking(target).description, expected: known, new: local)
+                    report.updated.append((headName, known, local))
+                    report.upToDate = false
+                    return report
+                case .rejected(.stale, _):
+                    break  // the remote moved since: ask it where it is, below
+                case .rejected(let reason, let current):
+                    throw SyncError.rejected([Self.explain(update, reason, current)])
+                }
+            }
+        }
         // What the remote has now, as git asks before a push: the compare-and-swap's `old`.
         let listed = Dictionary(try await remote.listRefs().map { ($0.name, $0.hash) }, uniquingKeysWith: { a, _ in a })
-        let headName = RefName.branch(target).description
         var updates: [RefUpdate] = []
         var rejected: [String] = []
         let old = listed[headName]
@@ -97,11 +118,15 @@ public final class SyncSession: @unchecked Sendable {
         let listedHere = try chunks.hasMany(Array(Set(listed.values)))
         let haves = Array(listedHere.union(try trackedHeads()))
         var results = try await send(updates, wants: wants, haves: haves, report: &report)
-        // Tracking refs that were stale (the remote lacked what they said): once more, asking.
+        // Tracking refs that were stale (the remote lacked what they said): once more, asking;
+        // and should the store's recorded references have been short, once more reading
+        // every chunk.
         if results == nil { results = try await send(updates, wants: wants, haves: [], report: &report) }
+        if results == nil { results = try await send(updates, wants: wants, haves: [], readChunks: true, report: &report) }
+        guard let results else { throw SyncError.unavailable("the remote keeps refusing the push as incomplete") }
 
         var moves: [RefMove] = []
-        for (u, r) in zip(updates, results!) {
+        for (u, r) in zip(updates, results) {
             switch r.outcome {
             case .ok:
                 if let ref = RefName(stored: u.name), ref.namespace == .heads {
@@ -124,11 +149,12 @@ public final class SyncSession: @unchecked Sendable {
 
     /// Plans and sends; nil when the remote says a chunk's children are missing (what was
     /// thought shared was not), so the caller plans again from nothing known.
-    private func send(_ updates: [RefUpdate], wants: [Hash], haves: [Hash], report: inout PushReport) async throws -> [RefUpdateResult]? {
+    private func send(_ updates: [RefUpdate], wants: [Hash], haves: [Hash], readChunks: Bool = false,
+                      report: inout PushReport) async throws -> [RefUpdateResult]? {
         let remote = self.remote
         let oracle: SendPlanner.Oracle? = haves.isEmpty ? { @Sendable hs in try await remote.hasMany(hs) } : nil
         SyncTrace.mark("push: start")
-        let plan = try await SendPlanner(source: chunks, receiverHas: oracle).plan(wants: wants, haves: haves)
+        let plan = try await SendPlanner(source: chunks, receiverHas: oracle, useRecordedRefs: !readChunks).plan(wants: wants, haves: haves)
         SyncTrace.mark("push: planned \(plan.count) chunks")
         let store = chunks
         let progress = self.progress
@@ -150,9 +176,9 @@ public final class SyncSession: @unchecked Sendable {
             report.chunksSent += s.chunks
             report.bytesSent += s.bytes
             return results
-        } catch SyncError.refused(_, "incomplete", _) where !haves.isEmpty {
+        } catch SyncError.refused(_, "incomplete", _) where !haves.isEmpty || !readChunks {
             return nil
-        } catch StoreError.missingReferences where !haves.isEmpty {
+        } catch StoreError.missingReferences where !haves.isEmpty || !readChunks {
             return nil  // the same, from a store on disk
         }
     }

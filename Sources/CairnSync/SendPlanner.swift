@@ -43,9 +43,15 @@ package final class SendPlanner {
     /// How many more of the receiver's chunks of a level than 4 × the sender's are still opened.
     let oldLevelSlack: Int
 
-    package init(source: any ChunkStore, receiverHas: Oracle?, oldLevelSlack: Int = 64) {
+    /// Whether the references the store recorded stand in for reading chunks (asking the
+    /// receiver, nothing to match). Off: every chunk is read, as a retry does when the
+    /// receiver said a chunk's children were missing.
+    let useRecordedRefs: Bool
+
+    package init(source: any ChunkStore, receiverHas: Oracle?, oldLevelSlack: Int = 64, useRecordedRefs: Bool = true) {
         self.source = source
         self.oldLevelSlack = oldLevelSlack
+        self.useRecordedRefs = useRecordedRefs
         self.nodes = NodeStore(source)
         self.receiverHas = receiverHas
     }
@@ -196,6 +202,20 @@ package final class SendPlanner {
     private func describe(_ hashes: [Hash]) throws {
         let todo = hashes.filter { refsOf[$0] == nil }
         guard !todo.isEmpty else { return }
+        // Asking the receiver, with nothing of its own to match: the order of the walk does
+        // not matter, so the references the store recorded will do, and the chunks are not
+        // read at all. A chunk whose level is not known from its parent counts as a value.
+        if useRecordedRefs && receiverHas != nil && oldFrontier.isEmpty && seenOld.isEmpty {
+            let recorded = try source.storedRefs(todo)
+            if recorded.count == todo.count {
+                chunksRead += todo.count
+                for h in todo {
+                    refsOf[h] = recorded[h]!
+                    classOf[h] = Self.valueClass
+                }
+                return
+            }
+        }
         let stored = try source.getStored(todo)
         chunksRead += stored.count
         guard stored.count == todo.count else {
@@ -274,6 +294,30 @@ package final class SendPlanner {
             for try await s in group { all.formUnion(s) }
             return all
         }
+    }
+
+    /// The references of stored chunks: those the store recorded, and for the rest, read from
+    /// their bytes (decompressed and parsed on both cores, not re-hashed: the receiver checks).
+    static func references(of stored: [StoredChunk], recorded: [Hash: [Hash]]) throws -> [[Hash]] {
+        let results = UnsafeMutableBufferPointer<Result<[Hash], any Error>>.allocate(capacity: stored.count)
+        defer { results.deinitialize().deallocate() }
+        nonisolated(unsafe) let slots = results
+        let missing = stored.indices.filter { recorded[stored[$0].hash] == nil }
+        for i in stored.indices where recorded[stored[i].hash] != nil {
+            (slots.baseAddress! + i).initialize(to: .success(recorded[stored[i].hash]!))
+        }
+        let workers = missing.count >= 16 ? 2 : 1
+        let stripe = (missing.count + workers - 1) / workers
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let decoder = StoredChunkDecoder()
+            for j in (w * stripe)..<min(missing.count, (w + 1) * stripe) {
+                let i = missing[j]
+                (slots.baseAddress! + i).initialize(to: Result {
+                    try ChunkReferences.of(Chunk(hash: stored[i].hash, data: try stored[i].decompressed(using: decoder)))
+                })
+            }
+        }
+        return try results.map { try $0.get() }
     }
 
     // MARK: Order

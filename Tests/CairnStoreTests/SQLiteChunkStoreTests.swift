@@ -107,6 +107,27 @@ func hex(_ bytes: [UInt8]) -> String {
         #expect(try rawSQLScalar(path, "PRAGMA user_version") == SQLiteChunkStore.formatVersion)
     }
 
+    /// Format 2 (no recorded references) opens as format 3: its chunks read as before and have
+    /// no references recorded; new chunks record theirs.
+    @Test func aFormat2StoreMigratesToRecordedReferences() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("store.db")
+        let leaf = Chunk(Array("leaf".utf8)), parent = Chunk(Array("parent".utf8))
+        do {
+            let s = try SQLiteChunkStore.create(at: path)
+            try s.put([ChunkWrite(leaf)])
+            s.close()
+        }
+        try rawSQL(path, "ALTER TABLE chunks DROP COLUMN refs; PRAGMA user_version = 2")
+        let s = try SQLiteChunkStore.open(at: path)
+        defer { s.close() }
+        #expect(try rawSQLScalar(path, "PRAGMA user_version") == 3)
+        #expect(try s.get(leaf.hash) == leaf)
+        #expect(try s.storedRefs([leaf.hash]).isEmpty)
+        try s.put([ChunkWrite(parent, refs: [leaf.hash])])
+        #expect(try s.storedRefs([leaf.hash, parent.hash]) == [parent.hash: [leaf.hash]])
+    }
+
     @Test func flippedChunkBytesAreReportedByName() throws {
         let dir = TemporaryDirectory()
         let path = dir.file("store.db")

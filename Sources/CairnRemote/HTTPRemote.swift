@@ -21,6 +21,11 @@ public final class HTTPRemote: SyncRemote, @unchecked Sendable {
     public var pushRequestBytes = 8 << 20
     /// The most chunks a push request carries (every server takes at least 16,384).
     public var pushRequestChunks = 16_384
+    /// Set from the server's `Cairn-Max-Body` and `Cairn-Max-Chunks` once it has answered:
+    /// pushes then go in requests as large as it takes (up to 64 MiB), so a large push is
+    /// not cut into requests that each wait for the last to be written.
+    private let advertised = Locked<(bytes: Int, chunks: Int)?>(nil)
+    public var followsServerLimits = true
     public var retries = 4
 
     /// The client every remote shares: connections are kept open between requests.
@@ -53,8 +58,12 @@ public final class HTTPRemote: SyncRemote, @unchecked Sendable {
             // One request for a small push; a large one is cut into requests of about
             // `pushRequestBytes`, each a whole chunk stream, the last carrying the updates.
             let source = SharedIterator(chunks().makeAsyncIterator())
+            var limits = (bytes: self.pushRequestBytes, chunks: self.pushRequestChunks)
+            if self.followsServerLimits, let a = self.advertised.withLock({ $0 }) {
+                limits = (max(limits.bytes, min(a.bytes, 64 << 20)), max(limits.chunks, min(a.chunks, 65_536)))
+            }
             while true {
-                let part = PushBody(source: source, limit: self.pushRequestBytes, chunkLimit: self.pushRequestChunks,
+                let part = PushBody(source: source, limit: limits.bytes, chunkLimit: limits.chunks,
                                     updates: updates, counters: self.counters)
                 let answer = try await self.execute(.POST, "push", body: .stream(part, length: .unknown))
                 let results: [RefUpdateResult]
@@ -153,6 +162,10 @@ public final class HTTPRemote: SyncRemote, @unchecked Sendable {
         }
         guard version == String(Wire.protocolVersion) else {
             throw SyncError.protocolMismatch("the server at \(url) speaks sync protocol \(version); this cairn speaks \(Wire.protocolVersion)")
+        }
+        if let b = response.headers.first(name: "Cairn-Max-Body").flatMap(Int.init),
+           let c = response.headers.first(name: "Cairn-Max-Chunks").flatMap(Int.init), b >= 8 << 20, c >= 16_384 {
+            advertised.withLock { $0 = (b, c) }
         }
         guard response.status == .ok else {
             var body: [UInt8] = []

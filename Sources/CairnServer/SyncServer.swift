@@ -65,6 +65,9 @@ public final class SyncServer: Sendable {
         }
         inFlight.decrement()
         response.headers[.cairnProtocol] = String(Wire.protocolVersion)
+        // The limits, so a client can send pushes as large as this server takes.
+        response.headers[.cairnMaxBody] = String(configuration.limits.maxBodyBytes)
+        response.headers[.cairnMaxChunks] = String(configuration.limits.maxChunksPerRequest)
         let ms = Double(DispatchTimeShim.now() - started) / 1e6
         logger.info("\(request.method) \(request.uri.path) \(response.status.code) in=\(received)B out=\(response.body.contentLength.map(String.init) ?? "stream") \(String(format1: ms))ms")
         return response
@@ -352,6 +355,8 @@ extension HTTPField.Name {
     static let cairnProtocol = HTTPField.Name(Wire.protocolHeader)!
     /// How many chunks a chunk stream response carries.
     static let cairnChunks = HTTPField.Name("Cairn-Chunks")!
+    static let cairnMaxBody = HTTPField.Name("Cairn-Max-Body")!
+    static let cairnMaxChunks = HTTPField.Name("Cairn-Max-Chunks")!
 }
 
 /// A body must keep coming: after the grace period, at no less than `minBytesPerSecond` on

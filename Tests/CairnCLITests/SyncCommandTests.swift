@@ -175,7 +175,7 @@ final class ServeProcess {
     }
 
     @Test func aCloneKilledPartWayResumesAndMovesLess() throws {
-        let ws = try source(rows: 30_000)
+        let ws = try source(rows: 60_000)
         let server = try ServeProcess(directory: ws.path + "/a")
         let child = Process()
         child.executableURL = URL(fileURLWithPath: CLIRunner.binary)

@@ -118,6 +118,7 @@ extension SyncSession {
         guard let theirs = try chunks.ref(tracking(theirsName)) else {
             throw SyncError.noSuchRemoteBranch(remote: remoteName, branch: theirsName)
         }
+        SyncTrace.mark("pull: fetched")
         let merge = try repo.mergeIntoCurrentBranch(theirs, message: "Merge branch '\(theirsName)' of \(remoteName) into \(current)",
                                                     author: author, date: date)
         SyncTrace.mark("pull: merged")

@@ -19,7 +19,7 @@ package enum SyncTrace {
     package static func mark(_ phase: String) {
         guard enabled else { return }
         let t = now()
-        var line = Array("sync: \(phase) \(Int((t - last) * 10) / 10) ms\n".utf8)
+        var line = Array("sync: \(phase) \(Double(Int((t - last) * 100)) / 100) ms\n".utf8)
         _ = line.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
         last = t
     }

@@ -93,6 +93,11 @@ public final class ChunkReceiver: @unchecked Sendable {
         return true
     }
 
+    /// A buffered chunk not yet written, checked against its hash; nil when not buffered.
+    func pendingChunk(_ hash: Hash) throws -> Chunk? {
+        try pending.first { $0.hash == hash }?.verified()
+    }
+
     /// The buffered chunks, checked by ``finishReceiving()`` and not yet written.
     private var verifiedPending: [StoredChunkWrite]?
 

@@ -25,6 +25,13 @@ extension SyncSession {
     /// resumed clone).
     @discardableResult
     public func fetch(prune: Bool = false, createBranches: Bool = false, haveChunks: [Hash] = []) async throws -> FetchReport {
+        try await fetch(prune: prune, createBranches: createBranches, haveChunks: haveChunks) { _, _ in [] }
+    }
+
+    /// `alsoMove` gives ref moves to make in the same transaction as the last batch and the
+    /// tracking refs, judged on a repository that sees that batch, and the remote's refs.
+    func fetch(prune: Bool = false, createBranches: Bool = false, haveChunks: [Hash] = [],
+               alsoMove: (Repository, [String: Hash]) throws -> [RefMove]) async throws -> FetchReport {
         SyncTrace.mark("fetch: start")
         let refs = try await remote.listRefs()
         SyncTrace.mark("fetch: listed refs")
@@ -83,6 +90,9 @@ extension SyncSession {
                 report.updated.append((t, h, nil))
             }
         }
+        let listed = Dictionary(refs.map { ($0.name, $0.hash) }, uniquingKeysWith: { a, _ in a })
+        let seen = receiver.map { r in Repository(chunks: PendingOverlay(chunks) { try r.pendingChunk($0) }) } ?? repo
+        moves += try alsoMove(seen, listed)
         // The last batch and the ref moves go in one transaction; a ref moves only onto a chunk
         // that is there, so nothing moves onto a graph that did not arrive whole.
         let moved: Bool
@@ -114,7 +124,23 @@ extension SyncSession {
     public func pull(branch: String? = nil, author: String, date: Int64 = Int64(time(nil))) async throws -> PullReport {
         let current = try repo.currentBranch()
         let theirsName = branch ?? current
-        let fetched = try await fetch()
+        // A fast-forward onto a clean working set moves the branch in the fetch's own
+        // transaction: one write instead of two.
+        var fastForwarded: Hash?
+        let fetched = try await fetch { seen, listed in
+            guard let theirs = listed[RefName.branch(theirsName).description],
+                  let head = try chunks.ref(.branch(current)), head != theirs,
+                  try seen.isAncestor(head, of: theirs) else { return [] }
+            let w = try repo.workingSetState(branch: current)
+            guard !w.dirty, try repo.workingSet(branch: current).merge == nil else { return [] }
+            fastForwarded = theirs
+            return [RefMove(RefName.branch(current).description, expected: head, new: theirs),
+                    RefMove(RefName.working(current).description, expected: w.ref, new: nil)]
+        }
+        if let fastForwarded {
+            SyncTrace.mark("pull: fast-forwarded")
+            return PullReport(fetch: fetched, merge: MergeReport(kind: .fastForward, commit: fastForwarded, conflicts: []))
+        }
         guard let theirs = try chunks.ref(tracking(theirsName)) else {
             throw SyncError.noSuchRemoteBranch(remote: remoteName, branch: theirsName)
         }

@@ -41,6 +41,12 @@ public struct MergeReport: Sendable {
     /// nothing was committed (up to date, `--no-commit`, conflicts).
     public let commit: Hash?
     public let conflicts: [MergeConflict]
+
+    public init(kind: MergeKind, commit: Hash?, conflicts: [MergeConflict]) {
+        self.kind = kind
+        self.commit = commit
+        self.conflicts = conflicts
+    }
 }
 
 extension Repository {

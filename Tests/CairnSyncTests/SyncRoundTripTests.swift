@@ -318,4 +318,41 @@ func attempt<T>(_ body: () async throws -> T) async -> Result<T, any Error> {
         // has requests, then several pushes.
         #expect(remote.counters.requests >= 5, "\(remote.counters.requests) requests")
     }
+
+    /// A fast-forward pull moves the branch with the fetch; with uncommitted changes it goes
+    /// through the merge, which carries them over; a working set equal to HEAD follows.
+    @Test func fastForwardPullsKeepTheWorkingSetRight() async throws {
+        let folder = try ServerFolder()
+        let server = try await TestServer(directory: folder.root)
+        defer { Task { await server.stop() } }
+        let url = server.url + "/hub"
+        let a = try TempStore(), b = try TempStore()
+        try a.set("/x", .int(1))
+        try a.set("/y", .int(1))
+        try a.commit("one")
+        let sa = a.session(HTTPRemote(url: url, token: nil)), sb = b.session(HTTPRemote(url: url, token: nil))
+        _ = try await sa.push(branch: "main")
+        _ = try await sb.pull(author: "b")
+        // b's working set exists but equals HEAD (an edit undone).
+        try b.set("/x", .int(5))
+        try b.set("/x", .int(1))
+        try a.set("/x", .int(2))
+        let two = try a.commit("two")
+        _ = try await sa.push(branch: "main")
+        let r1 = try await sb.pull(author: "b")
+        #expect(r1.merge.kind == .fastForward)
+        #expect(try b.chunks.ref("heads/main") == two.hash)
+        #expect(try b.repo.workingRoot().hash == a.repo.root(of: two).hash)
+        // Uncommitted changes on b: the pull fast-forwards and keeps them on top.
+        try b.set("/y", .int(7))
+        try a.set("/x", .int(3))
+        let three = try a.commit("three")
+        _ = try await sa.push(branch: "main")
+        let r2 = try await sb.pull(author: "b")
+        #expect(r2.merge.kind == .fastForward)
+        #expect(try b.chunks.ref("heads/main") == three.hash)
+        let root = try b.repo.workingRoot()
+        #expect(try root.get(.string("x")) == .int(3))
+        #expect(try root.get(.string("y")) == .int(7))
+    }
 }

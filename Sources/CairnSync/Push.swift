@@ -75,7 +75,10 @@ public final class SyncSession: @unchecked Sendable {
         let listed = Dictionary(try await remote.listRefs().map { ($0.name, $0.hash) }, uniquingKeysWith: { a, _ in a })
         var updates: [RefUpdate] = []
         var rejected: [String] = []
-        let old = listed[headName]
+        // With force, the lease is what this store last saw (the tracking ref), so a forced
+        // push never overwrites commits pushed since that it has not fetched.
+        let seen = try chunks.ref(tracking(target))
+        let old = force && seen != nil ? seen : listed[headName]
         if delete {
             guard let old else { throw SyncError.noSuchRemoteBranch(remote: remoteName, branch: target) }
             updates.append(RefUpdate(name: headName, old: old, new: nil, force: force))
@@ -121,7 +124,7 @@ public final class SyncSession: @unchecked Sendable {
         // Tracking refs that were stale (the remote lacked what they said): once more, asking;
         // and should the store's recorded references have been short, once more reading
         // every chunk.
-        if results == nil { results = try await send(updates, wants: wants, haves: [], report: &report) }
+        if results == nil && !haves.isEmpty { results = try await send(updates, wants: wants, haves: [], report: &report) }
         if results == nil { results = try await send(updates, wants: wants, haves: [], readChunks: true, report: &report) }
         guard let results else { throw SyncError.unavailable("the remote keeps refusing the push as incomplete") }
 
@@ -175,8 +178,17 @@ public final class SyncSession: @unchecked Sendable {
             let s = sent.withLock { $0 }
             report.chunksSent += s.chunks
             report.bytesSent += s.bytes
+            guard results.map(\.name) == updates.map(\.name) else {
+                throw SyncError.unavailable("the remote's answer to the push does not name the refs it was sent")
+            }
+            // A target the remote lacks though the tracking refs said it had it: plan again.
+            if !haves.isEmpty, results.contains(where: { if case .rejected(.missing, _) = $0.outcome { true } else { false } }) {
+                return nil
+            }
             return results
         } catch SyncError.refused(_, "incomplete", _) where !haves.isEmpty || !readChunks {
+            return nil
+        } catch SyncError.refused(_, "missing_target", _) where !haves.isEmpty {
             return nil
         } catch StoreError.missingReferences where !haves.isEmpty || !readChunks {
             return nil  // the same, from a store on disk

@@ -155,7 +155,7 @@ extension Repository {
         let state = WorkingSet.MergeState(theirs: theirs, base: result.base, rootBefore: try ws.root.persistRoot(),
                                           conflicts: try WorkingSet.MergeState.conflictMap(result.conflicts, store: store),
                                           message: messageText)
-        try setWorkingSet(WorkingSet(root: working, merge: state), branch: branch, expected: wsRef)
+        try setWorkingSet(WorkingSet(root: working, merge: state), branch: branch, expected: wsRef, basedOn: .some(head))
         return MergeReport(kind: result.kind, commit: nil, conflicts: result.conflicts)
     }
 

@@ -91,16 +91,29 @@ public final class Repository: @unchecked Sendable {
     public func setWorkingRoot(_ root: ProllyMap, expected: ProllyMap) throws {
         let branch = try currentBranch()
         let current = try chunks.ref(.working(branch))
-        var ws = try current.map { try WorkingSet.read($0, store: store) } ?? workingSet(branch: branch)
+        var ws: WorkingSet
+        var head: Hash?
+        if let current {
+            ws = try WorkingSet.read(current, store: store)
+        } else {
+            // Implied by the branch's commit: the branch must still be there when it is written.
+            head = try chunks.ref(.branch(branch))
+            ws = WorkingSet(root: try head.map { try self.root(of: commit($0)) } ?? ProllyMap.empty(store: store))
+        }
         guard ws.root.hash == expected.hash else { throw RepositoryError.concurrentUpdate("the working set of \(branch)") }
         ws.root = root
-        try setWorkingSet(ws, branch: branch, expected: current)
+        try setWorkingSet(ws, branch: branch, expected: current, basedOn: current == nil ? .some(head) : nil)
     }
 
     /// Moves `working/BRANCH` from `expected` (its ref, nil while implied by HEAD) to `ws`.
-    public func setWorkingSet(_ ws: WorkingSet, branch: String, expected: Hash?) throws {
+    /// With `basedOn`, also checks in the same step that the branch is still at that commit
+    /// (nil: unborn): a working set made from the branch's commit must not land after a push
+    /// moved the branch, or a later commit would undo the push.
+    public func setWorkingSet(_ ws: WorkingSet, branch: String, expected: Hash?, basedOn head: Hash?? = nil) throws {
         let newHash = try ws.write(store: store)
-        guard try store.flush(moving: [RefMove(RefName.working(branch).description, expected: expected, new: newHash)]) else {
+        var moves = [RefMove(RefName.working(branch).description, expected: expected, new: newHash)]
+        if case .some(let h) = head { moves.append(RefMove(RefName.branch(branch).description, expected: h, new: h)) }
+        guard try store.flush(moving: moves) else {
             throw RepositoryError.concurrentUpdate("the working set of \(branch)")
         }
     }

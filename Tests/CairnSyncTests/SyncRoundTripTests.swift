@@ -135,7 +135,56 @@ func attempt<T>(_ body: () async throws -> T) async -> Result<T, any Error> {
             #expect(e.description.contains("pull first"))
         }
         #expect(try hub.ref("heads/main") == b1.hash)
+        // --force is a lease on what A last saw: it does not overwrite b1, which A never fetched.
+        do {
+            _ = try await sa.push(branch: "main", force: true)
+            Issue.record("a forced push overwrote a commit it had not seen")
+        } catch let e as SyncError {
+            #expect(e.exitCode == 1, "\(e)")
+        }
+        #expect(try hub.ref("heads/main") == b1.hash)
+        _ = try await sa.fetch()
+        _ = try await sa.push(branch: "main", force: true)
+        #expect(try hub.ref("heads/main") == a.chunks.ref("heads/main"))
         hub.close()
+    }
+
+    /// Tracking refs that say the remote has a commit it no longer has (a store restored from
+    /// an older copy): the push notices and sends what is missing.
+    @Test func aPushRecoversFromTrackingRefsTheRemoteNoLongerMatches() async throws {
+        let a = try TempStore()
+        try a.putMap("big", count: 5000)
+        let one = try a.commit("one")
+        let dir = NSTemporaryDirectory() + "cairn-restored-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        do {
+            let remote = try LocalRemote(directory: try { try StoreDirectory.create(in: dir).close(); return dir }())
+            _ = try await a.session(remote).push(branch: "main")
+            (remote.service.chunks as? SQLiteChunkStore)?.close()
+        }
+        try FileManager.default.removeItem(atPath: dir)
+        try StoreDirectory.create(in: dir).close()
+        let remote = try LocalRemote(directory: dir)
+        defer { (remote.service.chunks as? SQLiteChunkStore)?.close() }
+        #expect(try a.chunks.ref("remotes/origin/main") == one.hash)
+        _ = try await a.session(remote).push(branch: "main")
+        #expect(try remote.service.chunks.ref("heads/main") == one.hash)
+        #expect(try remote.service.chunks.stats().chunks == a.reachable([one.hash]).count)
+    }
+
+    /// An edit made from the branch's commit does not land once a push has moved the branch.
+    @Test func anEditBasedOnAnOldCommitIsRefusedAfterAPush() throws {
+        let a = try TempStore()
+        try a.set("/x", .int(1))
+        let one = try a.commit("one")
+        try a.set("/x", .int(2))
+        let two = try a.repo.commitWorkingSet(message: "two", author: "t")
+        if let w = try a.chunks.ref("working/main") { _ = try a.chunks.compareAndSwapRef("working/main", expected: w, new: nil) }
+        _ = try a.chunks.compareAndSwapRef("heads/main", expected: two.hash, new: one.hash)
+        let seen = try a.repo.workingRoot()  // as of one, implied
+        _ = try a.chunks.compareAndSwapRef("heads/main", expected: one.hash, new: two.hash)  // a push lands
+        #expect(throws: RepositoryError.self) { try a.repo.setWorkingRoot(try seen.editing([(.string("y"), .int(3))]), expected: seen) }
+        #expect(try a.chunks.ref("working/main") == nil)
     }
 
     @Test func twoPushesRacingForOneBranchOneWins() async throws {

@@ -133,6 +133,27 @@ final class Relay: @unchecked Sendable {
         #expect(String(buffer: try await r.body.collect(upTo: 4096)).contains("protocol 7"))
     }
 
+    /// A server that answers a push with 200 but names no ref moved nothing: the push fails.
+    @Test func aPushAnswerThatDoesNotMatchTheRequestFails() async throws {
+        let liar = try await Relay { req in
+            var h = HTTPFields()
+            h[HTTPField.Name("Cairn-Protocol")!] = "1"
+            for try await _ in req.body {}
+            return Response(status: .ok, headers: h, body: ResponseBody(byteBuffer: ByteBuffer(string: req.uri.path.hasSuffix("/refs") ? "" : "")))
+        }
+        defer { Task { await liar.stop() } }
+        let a = try TempStore()
+        try a.set("/x", .int(1))
+        try a.commit("one")
+        do {
+            _ = try await a.session(HTTPRemote(url: liar.url, token: nil)).push(branch: "main")
+            Issue.record("a push that moved nothing succeeded")
+        } catch let e as SyncError {
+            #expect(e.exitCode == 3, "\(e)")
+        }
+        #expect(try a.chunks.ref("remotes/origin/main") == nil)
+    }
+
     /// A clone cut off part way leaves complete subtrees; run again, it fetches only the rest.
     @Test func anInterruptedCloneResumesAndMovesLess() async throws {
         let folder = try ServerFolder()

@@ -92,7 +92,9 @@ extension SyncSession {
         }
         let listed = Dictionary(refs.map { ($0.name, $0.hash) }, uniquingKeysWith: { a, _ in a })
         let seen = receiver.map { r in Repository(chunks: PendingOverlay(chunks) { try r.pendingChunk($0) }) } ?? repo
+        SyncTrace.mark("fetch: refs to move")
         moves += try alsoMove(seen, listed)
+        SyncTrace.mark("fetch: judged the extra moves")
         // The last batch and the ref moves go in one transaction; a ref moves only onto a chunk
         // that is there, so nothing moves onto a graph that did not arrive whole.
         let moved: Bool

@@ -280,6 +280,31 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
         try withConnection { conn in try Self.has(hash, conn) }
     }
 
+    /// Which of `hashes` are stored, 64 to a query: a completeness check asks about every
+    /// child of a new node (a few hundred for a changed row), and one statement step each
+    /// measured most of a small sync transaction.
+    static let presentSQL = "SELECT hash FROM chunks WHERE hash IN (" + Array(repeating: "?", count: 64).joined(separator: ",") + ")"
+
+    private static func present(_ hashes: [Hash], _ conn: SQLiteConnection) throws -> Set<Hash> {
+        var found = Set<Hash>()
+        guard !hashes.isEmpty else { return found }
+        let st = try conn.statement(presentSQL)
+        var i = 0
+        while i < hashes.count {
+            let end = min(hashes.count, i + 64)
+            st.reset()
+            // A short last group repeats its last hash.
+            for j in 0..<64 { try st.bind(Int32(j + 1), hashes[min(i + j, end - 1)]) }
+            while try st.step() {
+                guard let h = st.hash(0) else { throw StoreError.corruptStore(reason: "a chunk key is not a hash") }
+                found.insert(h)
+            }
+            i = end
+        }
+        st.reset()
+        return found
+    }
+
     private static func has(_ hash: Hash, _ conn: SQLiteConnection) throws -> Bool {
         let st = try conn.statement("SELECT 1 FROM chunks WHERE hash = ?")
         try st.bind(1, hash)
@@ -417,9 +442,7 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
     private static func insertStored(_ batch: [StoredChunkWrite], _ conn: SQLiteConnection) throws {
         guard !batch.isEmpty else { return }
         try ChunkStoreRules.checkComplete(hashes: batch.map(\.stored.hash), refs: batch.map(\.refs)) { hs in
-            var found = Set<Hash>()
-            for h in hs where try Self.has(h, conn) { found.insert(h) }
-            return found
+            try Self.present(hs, conn)
         }
         let insert = try conn.statement("INSERT OR IGNORE INTO chunks(hash, codec, size, data, refs) VALUES (?, ?, ?, ?, ?)")
         var added = 0, stored = 0, raw = 0
@@ -450,11 +473,7 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
     /// is neither present nor in the batch.
     private static func insert(_ batch: [ChunkWrite], _ pipeline: CompressionPipeline, _ conn: SQLiteConnection) throws {
         guard !batch.isEmpty else { return }
-        try ChunkStoreRules.checkComplete(batch) { hs in
-            var found = Set<Hash>()
-            for h in hs where try Self.has(h, conn) { found.insert(h) }
-            return found
-        }
+        try ChunkStoreRules.checkComplete(batch) { hs in try Self.present(hs, conn) }
         let insert = try conn.statement("INSERT OR IGNORE INTO chunks(hash, codec, size, data, refs) VALUES (?, ?, ?, ?, ?)")
         var added = 0, stored = 0, raw = 0
         for (i, w) in batch.enumerated() {

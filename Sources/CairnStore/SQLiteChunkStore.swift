@@ -444,29 +444,10 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
         try ChunkStoreRules.checkComplete(hashes: batch.map(\.stored.hash), refs: batch.map(\.refs)) { hs in
             try Self.present(hs, conn)
         }
-        let insert = try conn.statement("INSERT OR IGNORE INTO chunks(hash, codec, size, data, refs) VALUES (?, ?, ?, ?, ?)")
-        var added = 0, stored = 0, raw = 0
-        for w in batch {
-            insert.reset()
-            try insert.bind(1, w.stored.hash)
-            try insert.bind(2, Int64(w.stored.codec.rawValue))
-            try insert.bind(3, Int64(w.stored.size))
-            let refBytes = Self.encodeRefs(w.refs)
-            try w.stored.bytes.withUnsafeBytes { bytes in
-                try refBytes.withUnsafeBytes { r in
-                    try insert.bind(4, borrowing: bytes)
-                    try insert.bind(5, borrowing: r)
-                    try insert.step()
-                    insert.reset()
-                }
-            }
-            if conn.changes == 1 {
-                added += 1
-                stored += w.stored.bytes.count
-                raw += w.stored.size
-            }
+        try insertRows(batch.count, conn) { i in
+            let w = batch[i]
+            return (w.stored.hash, Int64(w.stored.codec.rawValue), w.stored.size, w.stored.bytes, w.refs)
         }
-        try addTotals(added, stored, raw, conn)
     }
 
     /// Stores a batch inside a transaction, refusing it whole when a chunk references one that
@@ -474,27 +455,38 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
     private static func insert(_ batch: [ChunkWrite], _ pipeline: CompressionPipeline, _ conn: SQLiteConnection) throws {
         guard !batch.isEmpty else { return }
         try ChunkStoreRules.checkComplete(batch) { hs in try Self.present(hs, conn) }
+        try insertRows(batch.count, conn) { i in
+            let e = pipeline.encoded(i)
+            return (batch[i].chunk.hash, e.codec.rawValue, batch[i].chunk.data.count, e.bytes, batch[i].refs)
+        }
+    }
+
+    /// Inserts `count` rows (those already present are left as they are) and adds the new
+    /// ones to the totals. `row(i)` gives the hash, codec, uncompressed size, stored bytes and
+    /// references of row `i`.
+    private static func insertRows(_ count: Int, _ conn: SQLiteConnection,
+                                   _ row: (Int) -> (hash: Hash, codec: Int64, size: Int, bytes: [UInt8], refs: [Hash])) throws {
         let insert = try conn.statement("INSERT OR IGNORE INTO chunks(hash, codec, size, data, refs) VALUES (?, ?, ?, ?, ?)")
         var added = 0, stored = 0, raw = 0
-        for (i, w) in batch.enumerated() {
-            let e = pipeline.encoded(i)
+        for i in 0..<count {
+            let r = row(i)
             insert.reset()
-            try insert.bind(1, w.chunk.hash)
-            try insert.bind(2, e.codec.rawValue)
-            try insert.bind(3, Int64(w.chunk.data.count))
-            let refBytes = Self.encodeRefs(w.refs)
-            try e.bytes.withUnsafeBytes { stored in
-                try refBytes.withUnsafeBytes { r in
-                    try insert.bind(4, borrowing: stored)
-                    try insert.bind(5, borrowing: r)
+            try insert.bind(1, r.hash)
+            try insert.bind(2, r.codec)
+            try insert.bind(3, Int64(r.size))
+            let refBytes = Self.encodeRefs(r.refs)
+            try r.bytes.withUnsafeBytes { bytes in
+                try refBytes.withUnsafeBytes { refs in
+                    try insert.bind(4, borrowing: bytes)
+                    try insert.bind(5, borrowing: refs)
                     try insert.step()
                     insert.reset()
                 }
             }
             if conn.changes == 1 {
                 added += 1
-                stored += e.bytes.count
-                raw += w.chunk.data.count
+                stored += r.bytes.count
+                raw += r.size
             }
         }
         try addTotals(added, stored, raw, conn)

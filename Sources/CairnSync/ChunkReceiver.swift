@@ -122,21 +122,9 @@ public final class ChunkReceiver: @unchecked Sendable {
 
     /// Checks every chunk against its hash and reads its references, on every core.
     static func verify(_ batch: [StoredChunk]) throws -> [StoredChunkWrite] {
-        guard !batch.isEmpty else { return [] }
-        let workers = batch.count >= 64 ? min(2, batch.count) : 1
-        let results = UnsafeMutableBufferPointer<Result<StoredChunkWrite, any Error>>.allocate(capacity: batch.count)
-        defer { results.deinitialize().deallocate() }
-        nonisolated(unsafe) let slots = results
-        let stripe = (batch.count + workers - 1) / workers
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            let decoder = StoredChunkDecoder()
-            for i in (w * stripe)..<min(batch.count, (w + 1) * stripe) {
-                (slots.baseAddress! + i).initialize(to: Result {
-                    let chunk = try batch[i].verified(using: decoder)
-                    return StoredChunkWrite(batch[i], refs: try ChunkReferences.of(chunk))
-                })
-            }
+        try parallelMap(batch, parallelFrom: 64) { stored, decoder in
+            StoredChunkWrite(stored, refs: try ChunkReferences.of(try stored.verified(using: decoder)))
         }
-        return try results.map { try $0.get() }
     }
+
 }

@@ -222,21 +222,10 @@ package final class SendPlanner {
             let got = Set(stored.map(\.hash))
             throw SyncError.missingChunk(todo.first { !got.contains($0) }!)
         }
-        let results = UnsafeMutableBufferPointer<Result<(refs: [Hash], treeLevel: Int?), any Error>>.allocate(capacity: stored.count)
-        defer { results.deinitialize().deallocate() }
-        nonisolated(unsafe) let slots = results
-        let workers = stored.count >= 32 ? 2 : 1
-        let stripe = (stored.count + workers - 1) / workers
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            let decoder = StoredChunkDecoder()
-            for i in (w * stripe)..<min(stored.count, (w + 1) * stripe) {
-                (slots.baseAddress! + i).initialize(to: Result {
-                    try ChunkReferences.describe(Chunk(hash: stored[i].hash, data: try stored[i].decompressed(using: decoder)))
-                })
-            }
+        let described = try parallelMap(stored) { c, decoder in
+            try ChunkReferences.describe(Chunk(hash: c.hash, data: try c.decompressed(using: decoder)))
         }
-        for (i, c) in stored.enumerated() {
-            let d = try results[i].get()
+        for (c, d) in zip(stored, described) {
             refsOf[c.hash] = d.refs
             classOf[c.hash] = d.treeLevel ?? Self.valueClass
         }
@@ -299,26 +288,14 @@ package final class SendPlanner {
     /// The references of stored chunks: those the store recorded, and for the rest, read from
     /// their bytes (decompressed and parsed on both cores, not re-hashed: the receiver checks).
     static func references(of stored: [StoredChunk], recorded: [Hash: [Hash]]) throws -> [[Hash]] {
-        let results = UnsafeMutableBufferPointer<Result<[Hash], any Error>>.allocate(capacity: stored.count)
-        defer { results.deinitialize().deallocate() }
-        nonisolated(unsafe) let slots = results
-        let missing = stored.indices.filter { recorded[stored[$0].hash] == nil }
-        for i in stored.indices where recorded[stored[i].hash] != nil {
-            (slots.baseAddress! + i).initialize(to: .success(recorded[stored[i].hash]!))
+        let unrecorded = stored.filter { recorded[$0.hash] == nil }
+        let read = try parallelMap(unrecorded, parallelFrom: 16) { c, decoder in
+            try ChunkReferences.of(Chunk(hash: c.hash, data: try c.decompressed(using: decoder)))
         }
-        let workers = missing.count >= 16 ? 2 : 1
-        let stripe = (missing.count + workers - 1) / workers
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            let decoder = StoredChunkDecoder()
-            for j in (w * stripe)..<min(missing.count, (w + 1) * stripe) {
-                let i = missing[j]
-                (slots.baseAddress! + i).initialize(to: Result {
-                    try ChunkReferences.of(Chunk(hash: stored[i].hash, data: try stored[i].decompressed(using: decoder)))
-                })
-            }
-        }
-        return try results.map { try $0.get() }
+        let parsed = Dictionary(zip(unrecorded.map(\.hash), read), uniquingKeysWith: { a, _ in a })
+        return stored.map { recorded[$0.hash] ?? parsed[$0.hash]! }
     }
+
 
     // MARK: Order
 

@@ -365,26 +365,53 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
     }
 
     /// The recorded references of the chunks among `hashes` that have them (chunks written
-    /// before format 3 have none recorded, and absent chunks none at all).
+    /// before format 3 have none recorded, and absent chunks none at all). 64 hashes to a
+    /// query, and a large request (a level of a tree a first push walks) split over the readers.
     public func storedRefs(_ hashes: [Hash]) throws -> [Hash: [Hash]] {
-        try readers.withReader { reader in
+        let workers = hashes.count >= 512 ? Self.readWorkers : 1
+        let stripe = (hashes.count + workers - 1) / max(1, workers)
+        let results = UnsafeMutableBufferPointer<Result<[(Hash, [Hash])], any Error>>.allocate(capacity: workers)
+        defer { results.deinitialize().deallocate() }
+        nonisolated(unsafe) let slots = results
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let part = Array(hashes[min(hashes.count, w * stripe)..<min(hashes.count, (w + 1) * stripe)])
+            (slots.baseAddress! + w).initialize(to: Result { try self.recordedRefs(part) })
+        }
+        var out: [Hash: [Hash]] = [:]
+        out.reserveCapacity(hashes.count)
+        for r in results { for (h, refs) in try r.get() { out[h] = refs } }
+        return out
+    }
+
+    static let recordedRefsSQL = "SELECT hash, refs FROM chunks WHERE refs IS NOT NULL AND hash IN (" + Array(repeating: "?", count: 64).joined(separator: ",") + ")"
+
+    private func recordedRefs(_ hashes: [Hash]) throws -> [(Hash, [Hash])] {
+        guard !hashes.isEmpty else { return [] }
+        return try readers.withReader { reader in
             do {
                 return try reader.connection.transaction(immediate: false) {
-                    let st = try reader.connection.statement("SELECT refs FROM chunks WHERE hash = ? AND refs IS NOT NULL")
-                    var out: [Hash: [Hash]] = [:]
-                    for h in hashes {
+                    let st = try reader.connection.statement(Self.recordedRefsSQL)
+                    var out: [(Hash, [Hash])] = []
+                    out.reserveCapacity(hashes.count)
+                    var i = 0
+                    while i < hashes.count {
+                        let end = min(hashes.count, i + 64)
                         st.reset()
-                        try st.bind(1, h)
-                        guard try st.step() else { continue }
-                        let b = st.blob(0)
-                        // A damaged list is as good as none: the caller reads the chunk instead.
-                        guard b.count % Hash.byteCount == 0 else { continue }
-                        var refs: [Hash] = []
-                        refs.reserveCapacity(b.count / Hash.byteCount)
-                        for i in stride(from: 0, to: b.count, by: Hash.byteCount) {
-                            refs.append(Hash(bytes: UnsafeRawBufferPointer(rebasing: b[i..<i + Hash.byteCount]))!)
+                        // A short last group repeats its last hash; the answer names each row once.
+                        for j in 0..<64 { try st.bind(Int32(j + 1), hashes[min(i + j, end - 1)]) }
+                        while try st.step() {
+                            guard let h = st.hash(0) else { throw StoreError.corruptStore(reason: "a chunk key is not a hash") }
+                            let b = st.blob(1)
+                            // A damaged list is as good as none: the caller reads the chunk instead.
+                            guard b.count % Hash.byteCount == 0 else { continue }
+                            var refs: [Hash] = []
+                            refs.reserveCapacity(b.count / Hash.byteCount)
+                            for k in stride(from: 0, to: b.count, by: Hash.byteCount) {
+                                refs.append(Hash(bytes: UnsafeRawBufferPointer(rebasing: b[k..<k + Hash.byteCount]))!)
+                            }
+                            out.append((h, refs))
                         }
-                        out[h] = refs
+                        i = end
                     }
                     st.reset()
                     return out

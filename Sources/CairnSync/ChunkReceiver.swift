@@ -56,22 +56,30 @@ public final class ChunkReceiver: @unchecked Sendable {
         return pendingBytes >= batchBytes || pending.count >= batchChunks
     }
 
-    /// Passes the buffered batch to the worker, once the one before it is written.
+    /// Checks the buffered batch on every core (while the worker writes the one before it),
+    /// then passes it to the worker, once the one before it is written.
     public func handOff() throws {
-        inFlight.wait()
-        if let e = workerError {
-            inFlight.signal()
-            throw e
-        }
         let batch = pending
         let size = pendingBytes
         pending = []
         pendingBytes = 0
         verifiedPending = nil
+        let writes: [StoredChunkWrite]
+        do { writes = try Self.verify(batch) } catch {
+            // Not before the batch in the worker is done with the store.
+            inFlight.wait()
+            inFlight.signal()
+            throw error
+        }
+        inFlight.wait()
+        if let e = workerError {
+            inFlight.signal()
+            throw e
+        }
         worker.async { [self] in
             defer { inFlight.signal() }
             do {
-                _ = try write(batch, size: size, moving: [])
+                _ = try write(batch, size: size, moving: [], verified: writes)
             } catch {
                 workerError = error
             }

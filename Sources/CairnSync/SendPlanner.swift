@@ -239,6 +239,7 @@ package final class SendPlanner {
                     asked.formUnion(toAsk)
                     let held = try await ask(receiverHas, Array(toAsk))
                     for h in held { newFrontier.removeValue(forKey: h) }
+                    SyncTrace.mark("plan: asked \(toAsk.count)")
                 }
             }
             // Classes not known from a parent's level are read.
@@ -258,6 +259,7 @@ package final class SendPlanner {
             let openOld = oldAbove + (oldLevel.count <= 4 * newLevel.count + oldLevelSlack ? oldLevel : [])
             for h in oldAbove + oldLevel { oldFrontier.removeValue(forKey: h) }
             try describe(openOld + newLevel)
+            SyncTrace.mark("plan: described \(openOld.count + newLevel.count)")
             for h in openOld {
                 let c = classOf[h]!
                 for r in refsOf.removeValue(forKey: h)! { addOld(r, class: c != Self.valueClass && c > 0 ? c - 1 : nil) }

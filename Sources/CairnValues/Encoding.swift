@@ -312,6 +312,23 @@ extension ByteReader {
     mutating func skipValue(depth: Int = 0, refs: UnsafeMutablePointer<[Hash]>? = nil) throws(DecodeError) {
         guard depth < Format.maxDepth else { throw DecodeError("values nest too deeply", at: pos) }
         let at = pos
+        // The cells of rows, by far the most values skipped, without the general switch.
+        if at < buf.count {
+            switch buf[at] {
+            case Tag.null.rawValue, Tag.falseValue.rawValue, Tag.trueValue.rawValue:
+                pos += 1
+                return
+            case Tag.int.rawValue, Tag.counter.rawValue:
+                pos += 1
+                _ = try varint()
+                return
+            case Tag.string.rawValue:
+                pos += 1
+                pos += try length()
+                return
+            default: break
+            }
+        }
         guard let tag = Tag(rawValue: try byte()) else { throw DecodeError("unknown tag \(buf[at])", at: at) }
         switch tag {
         case .null, .falseValue, .trueValue: return

@@ -49,6 +49,13 @@ public protocol ChunkStore: AnyObject, Sendable {
     func refs(prefix: String) throws -> [(name: String, hash: Hash)]
 
     func stats() throws -> StoreStats
+    /// Records a writer about to put chunks over several transactions before a ref reaches
+    /// them (an import, a merge, a transfer being received): until ``endWriting(_:)``, a gc
+    /// keeps every chunk put since (docs/gc.md). Returns the record's id.
+    func beginWriting() throws -> Int64
+    /// Ends the record ``beginWriting()`` made. Never throws: a record left behind by a writer
+    /// that died is dropped by the next gc.
+    func endWriting(_ id: Int64)
     /// Calls `body` with the hash of every stored chunk, in hash order. For fsck and gc.
     func forEachHash(_ body: (Hash) throws -> Void) throws
     /// Up to `limit` stored hashes in `range`, in order. Revisions use it to expand a prefix.
@@ -56,6 +63,10 @@ public protocol ChunkStore: AnyObject, Sendable {
 }
 
 extension ChunkStore {
+    /// Stores without a gc have no writers to record.
+    public func beginWriting() throws -> Int64 { 0 }
+    public func endWriting(_ id: Int64) {}
+
     /// Stores that cannot do both in one transaction write the chunks, then move the refs:
     /// the refs still move only onto chunks that are there.
     public func put(_ batch: [ChunkWrite], moving moves: [RefMove]) throws -> Bool {

@@ -10,18 +10,20 @@ import Darwin
 ///
 /// Schema (see docs/storage.md):
 /// - `chunks(hash, codec, size, data, gen, refs)`: `data` is the chunk as stored (codec 0: raw,
-///   1: zstd), `size` its uncompressed length, `gen` the write generation that gc will read,
-///   `refs` the hashes the chunk references, back to back (NULL: not recorded, in chunks
-///   written before format 3), so sync, gc and fsck follow a chunk without decompressing it;
-/// - `staged(hash, codec, size, data, refs, transfer)`: chunks a sync received before their
-///   children, kept apart from `chunks` until the graph under them is complete;
-/// - `refs(name, hash)`; `settings(name, value)`, local and never synced;
-/// - `totals`: one row of running counts, so `stats` costs nothing.
+///   1: zstd), `size` its uncompressed length, `gen` the write generation it was last put in
+///   (gc keeps what was put since it began), `refs` the hashes the chunk references, back to
+///   back (NULL: not recorded, in chunks written before format 3), so sync, gc and fsck follow
+///   a chunk without decompressing it;
+/// - `refs(name, hash)`; `reflog(name, old, new, time, gen)`, every move of a ref;
+///   `settings(name, value)`, local and never synced;
+/// - `writers(pid, gen, started)`: the writers whose chunks are not all reachable yet;
+/// - `totals`: one row of running counts, so `stats` costs nothing, and the write generation
+///   and whether a gc is collecting (docs/gc.md).
 public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Sendable {
     /// SQLite's `application_id`: "CRN1" in ASCII. A file without it is not a store.
     public static let applicationID: Int64 = 0x4352_4E31
     /// SQLite's `user_version`: the store format. Bumped when the schema or encoding changes.
-    public static let formatVersion: Int64 = 3
+    public static let formatVersion: Int64 = 4
     /// The oldest format this build migrates in place; anything older is refused.
     public static let oldestMigratableVersion: Int64 = 2
     /// Each step migrates a store from `version` to `version + 1`, inside one transaction.
@@ -30,7 +32,25 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
     ///   then parse the chunk, as before).
     static let migrations: [Int64: @Sendable (SQLiteConnection) throws -> Void] = [
         2: { conn in try conn.execute("ALTER TABLE chunks ADD COLUMN refs BLOB") },
+        // 3 → 4: write generations, the reflog and writers' records, for gc; the staged table
+        // (never used: sync stores children first) goes.
+        3: { conn in
+            try conn.execute("""
+                DROP TABLE IF EXISTS staged;
+                ALTER TABLE totals ADD COLUMN generation INTEGER NOT NULL DEFAULT 1;
+                ALTER TABLE totals ADD COLUMN collecting INTEGER NOT NULL DEFAULT 0;
+                """ + schema4)
+        },
     ]
+
+    /// What format 4 adds to format 3's tables (a new store makes them all at once).
+    static let schema4 = """
+        CREATE TABLE reflog(id INTEGER PRIMARY KEY, name TEXT NOT NULL, old BLOB, new BLOB, time INTEGER NOT NULL, gen INTEGER NOT NULL);
+        CREATE INDEX reflog_time ON reflog(time);
+        CREATE TABLE writers(id INTEGER PRIMARY KEY, pid INTEGER NOT NULL, gen INTEGER NOT NULL, started INTEGER NOT NULL);
+        CREATE INDEX chunks_gen ON chunks(gen);
+        """
+    static let tableNames = ["chunks", "refs", "settings", "totals", "reflog", "writers"]
 
     public struct Options: Sendable {
         /// `NORMAL` (the default) survives a process crash with every committed transaction;
@@ -55,7 +75,7 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
     private let options: Options
     private let lock = Lock()
     private var connection: SQLiteConnection?
-    private let readers: ReaderPool
+    let readers: ReaderPool
     private let compressors: CompressorPool
 
     private init(path: String, connection: SQLiteConnection, options: Options) {
@@ -85,11 +105,11 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
             try conn.transaction {
                 try conn.execute("""
                     CREATE TABLE chunks(id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, codec INTEGER NOT NULL, size INTEGER NOT NULL, data BLOB NOT NULL, gen INTEGER NOT NULL DEFAULT 0, refs BLOB);
-                    CREATE TABLE staged(hash BLOB PRIMARY KEY, codec INTEGER NOT NULL, size INTEGER NOT NULL, data BLOB NOT NULL, refs BLOB NOT NULL, transfer TEXT NOT NULL, gen INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
                     CREATE TABLE refs(name TEXT PRIMARY KEY, hash BLOB NOT NULL) WITHOUT ROWID;
                     CREATE TABLE settings(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-                    CREATE TABLE totals(id INTEGER PRIMARY KEY CHECK (id = 0), chunks INTEGER NOT NULL, bytes_stored INTEGER NOT NULL, bytes_uncompressed INTEGER NOT NULL);
-                    INSERT INTO totals VALUES (0, 0, 0, 0);
+                    CREATE TABLE totals(id INTEGER PRIMARY KEY CHECK (id = 0), chunks INTEGER NOT NULL, bytes_stored INTEGER NOT NULL, bytes_uncompressed INTEGER NOT NULL, generation INTEGER NOT NULL DEFAULT 1, collecting INTEGER NOT NULL DEFAULT 0);
+                    INSERT INTO totals(id, chunks, bytes_stored, bytes_uncompressed) VALUES (0, 0, 0, 0);
+                    \(schema4)
                     PRAGMA application_id = \(applicationID);
                     PRAGMA user_version = \(formatVersion);
                     """)
@@ -123,14 +143,16 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
                 try conn.transaction(immediate: true) {
                     // Another process may have migrated it meanwhile.
                     guard try conn.scalarInt("PRAGMA user_version") == version else { return }
+                    // No statement may be running while a step drops a table.
+                    conn.resetUsed()
                     try step(conn)
                     try conn.execute("PRAGMA user_version = \(version + 1)")
                 }
                 version = try conn.scalarInt("PRAGMA user_version") ?? 0
             }
             let tables = try conn.scalarInt(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('chunks', 'staged', 'refs', 'settings', 'totals')")
-            guard tables == 5 else { throw StoreError.corruptStore(reason: "tables are missing") }
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN (" + tableNames.map { "'\($0)'" }.joined(separator: ", ") + ")")
+            guard tables == Int64(tableNames.count) else { throw StoreError.corruptStore(reason: "tables are missing") }
             try conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = \(options.synchronous.rawValue);")
             try conn.execute(connectionPragmas(options))
             conn.resetUsed()
@@ -171,7 +193,7 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
     // MARK: - Access under the lock
 
     /// Runs `body` with the connection, holding the lock, translating SQLite errors.
-    private func withConnection<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+    func withConnection<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
         try lock.withLock {
             guard let conn = connection else { throw StoreError.io("the store is closed") }
             defer { conn.resetUsed() }
@@ -285,7 +307,7 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
     /// measured most of a small sync transaction.
     static let presentSQL = "SELECT hash FROM chunks WHERE hash IN (" + Array(repeating: "?", count: 64).joined(separator: ",") + ")"
 
-    private static func present(_ hashes: [Hash], _ conn: SQLiteConnection) throws -> Set<Hash> {
+    static func present(_ hashes: [Hash], _ conn: SQLiteConnection) throws -> Set<Hash> {
         var found = Set<Hash>()
         guard !hashes.isEmpty else { return found }
         let st = try conn.statement(presentSQL)
@@ -305,7 +327,39 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
         return found
     }
 
-    private static func has(_ hash: Hash, _ conn: SQLiteConnection) throws -> Bool {
+    /// Which of `hashes` are stored, as ``present(_:_:)``; while a gc collects, those found
+    /// are stamped with the write generation too, so the gc keeps them and what is under them:
+    /// the batch being written references them.
+    static func present(_ hashes: [Hash], _ conn: SQLiteConnection, touching state: WriteState) throws -> Set<Hash> {
+        let found = try present(hashes, conn)
+        if state.collecting && !found.isEmpty {
+            let touch = try conn.statement("UPDATE chunks SET gen = ?1 WHERE hash = ?2 AND gen < ?1")
+            for h in found {
+                touch.reset()
+                try touch.bind(1, state.generation)
+                try touch.bind(2, h)
+                try touch.step()
+            }
+            touch.reset()
+        }
+        return found
+    }
+
+    /// The write generation chunks are stamped with, and whether a gc is collecting: read in
+    /// each write transaction.
+    struct WriteState {
+        let generation: Int64
+        let collecting: Bool
+    }
+
+    static func writeState(_ conn: SQLiteConnection) throws -> WriteState {
+        let st = try conn.statement("SELECT generation, collecting FROM totals WHERE id = 0")
+        defer { st.reset() }
+        guard try st.step() else { throw StoreError.corruptStore(reason: "the totals row is missing") }
+        return WriteState(generation: st.int(0), collecting: st.int(1) != 0)
+    }
+
+    static func has(_ hash: Hash, _ conn: SQLiteConnection) throws -> Bool {
         let st = try conn.statement("SELECT 1 FROM chunks WHERE hash = ?")
         try st.bind(1, hash)
         return try st.step()
@@ -468,10 +522,11 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
 
     private static func insertStored(_ batch: [StoredChunkWrite], _ conn: SQLiteConnection) throws {
         guard !batch.isEmpty else { return }
+        let state = try writeState(conn)
         try ChunkStoreRules.checkComplete(hashes: batch.map(\.stored.hash), refs: batch.map(\.refs)) { hs in
-            try Self.present(hs, conn)
+            try Self.present(hs, conn, touching: state)
         }
-        try insertRows(batch.count, conn) { i in
+        try insertRows(batch.count, state, conn) { i in
             let w = batch[i]
             return (w.stored.hash, Int64(w.stored.codec.rawValue), w.stored.size, w.stored.bytes, w.refs)
         }
@@ -481,19 +536,22 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
     /// is neither present nor in the batch.
     private static func insert(_ batch: [ChunkWrite], _ pipeline: CompressionPipeline, _ conn: SQLiteConnection) throws {
         guard !batch.isEmpty else { return }
-        try ChunkStoreRules.checkComplete(batch) { hs in try Self.present(hs, conn) }
-        try insertRows(batch.count, conn) { i in
+        let state = try writeState(conn)
+        try ChunkStoreRules.checkComplete(batch) { hs in try Self.present(hs, conn, touching: state) }
+        try insertRows(batch.count, state, conn) { i in
             let e = pipeline.encoded(i)
             return (batch[i].chunk.hash, e.codec.rawValue, batch[i].chunk.data.count, e.bytes, batch[i].refs)
         }
     }
 
-    /// Inserts `count` rows (those already present are left as they are) and adds the new
-    /// ones to the totals. `row(i)` gives the hash, codec, uncompressed size, stored bytes and
-    /// references of row `i`.
-    private static func insertRows(_ count: Int, _ conn: SQLiteConnection,
+    /// Inserts `count` rows stamped with the write generation, renews the generation of those
+    /// already present (a gc running or to come keeps them: the writer is about to reference
+    /// them), and adds the new ones to the totals. `row(i)` gives the hash, codec, uncompressed
+    /// size, stored bytes and references of row `i`.
+    private static func insertRows(_ count: Int, _ state: WriteState, _ conn: SQLiteConnection,
                                    _ row: (Int) -> (hash: Hash, codec: Int64, size: Int, bytes: [UInt8], refs: [Hash])) throws {
-        let insert = try conn.statement("INSERT OR IGNORE INTO chunks(hash, codec, size, data, refs) VALUES (?, ?, ?, ?, ?)")
+        let insert = try conn.statement("INSERT OR IGNORE INTO chunks(hash, codec, size, data, refs, gen) VALUES (?, ?, ?, ?, ?, ?)")
+        let renew = try conn.statement("UPDATE chunks SET gen = ?1 WHERE hash = ?2 AND gen < ?1")
         var added = 0, stored = 0, raw = 0
         for i in 0..<count {
             let r = row(i)
@@ -501,6 +559,7 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
             try insert.bind(1, r.hash)
             try insert.bind(2, r.codec)
             try insert.bind(3, Int64(r.size))
+            try insert.bind(6, state.generation)
             let refBytes = Self.encodeRefs(r.refs)
             try r.bytes.withUnsafeBytes { bytes in
                 try refBytes.withUnsafeBytes { refs in
@@ -514,6 +573,12 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
                 added += 1
                 stored += r.bytes.count
                 raw += r.size
+            } else {
+                renew.reset()
+                try renew.bind(1, state.generation)
+                try renew.bind(2, r.hash)
+                try renew.step()
+                renew.reset()
             }
         }
         try addTotals(added, stored, raw, conn)
@@ -542,9 +607,22 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
         return true
     }
 
-    /// Moves refs inside a transaction, after their targets are stored.
+    /// Moves refs inside a transaction, after their targets are stored (`refsMatch` has checked
+    /// each is at its `expected`), and logs each move in the reflog. A move to where the ref
+    /// already is (a lease) writes nothing. While a gc collects, a new target is stamped with
+    /// the write generation, so the gc keeps it and what is under it.
     private static func move(_ moves: [RefMove], _ conn: SQLiteConnection) throws {
-        for m in moves {
+        var state: WriteState?
+        for m in moves where m.expected != m.new {
+            if state == nil { state = try writeState(conn) }
+            let log = try conn.statement("INSERT INTO reflog(name, old, new, time, gen) VALUES (?, ?, ?, ?, ?)")
+            try log.bind(1, m.name)
+            if let o = m.expected { try log.bind(2, o) } else { try log.bindNull(2) }
+            if let n = m.new { try log.bind(3, n) } else { try log.bindNull(3) }
+            try log.bind(4, Int64(time(nil)))
+            try log.bind(5, state!.generation)
+            try log.step()
+            if let new = m.new, state!.collecting { _ = try present([new], conn, touching: state!) }
             if let new = m.new {
                 guard try Self.has(new, conn) else { throw StoreError.refTargetMissing(ref: m.name, target: new) }
                 let write = try conn.statement("INSERT OR REPLACE INTO refs(name, hash) VALUES (?, ?)")

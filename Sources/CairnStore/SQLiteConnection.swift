@@ -148,6 +148,10 @@ final class SQLiteStatement {
         try check(sqlite3_bind_blob(raw, index, base, Int32(bytes.count), sqliteStatic))
     }
 
+    func bindNull(_ index: Int32) throws {
+        try check(sqlite3_bind_null(raw, index))
+    }
+
     func bind(_ index: Int32, _ hash: Hash) throws {
         try hash.withUnsafeBytes { try bind(index, bytes: $0) }
     }

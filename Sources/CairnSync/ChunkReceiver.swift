@@ -40,6 +40,19 @@ public final class ChunkReceiver: @unchecked Sendable {
     private let inFlight = DispatchSemaphore(value: 1)
     private var workerError: (any Error)?
 
+    deinit { endWriting() }
+
+    /// The store's record of this transfer (``ChunkStore/beginWriting()``), made before its
+    /// first batch is written: until the refs move onto what arrived, a gc keeps it.
+    private var writerRecord: Int64?
+
+    private func endWriting() {
+        if let id = writerRecord {
+            writerRecord = nil
+            store.endWriting(id)
+        }
+    }
+
     public func add(_ chunk: StoredChunk) throws {
         if buffer(chunk) { try handOff() }
     }
@@ -76,6 +89,12 @@ public final class ChunkReceiver: @unchecked Sendable {
             inFlight.signal()
             throw e
         }
+        if writerRecord == nil {
+            do { writerRecord = try store.beginWriting() } catch {
+                inFlight.signal()
+                throw error
+            }
+        }
         worker.async { [self] in
             defer { inFlight.signal() }
             do {
@@ -95,6 +114,7 @@ public final class ChunkReceiver: @unchecked Sendable {
         inFlight.wait()
         defer { inFlight.signal() }
         guard try write(pending, size: pendingBytes, moving: moves, verified: verifiedPending) else { return false }
+        if !moves.isEmpty { endWriting() }
         pending.removeAll(keepingCapacity: true)
         pendingBytes = 0
         verifiedPending = nil

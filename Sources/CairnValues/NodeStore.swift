@@ -34,6 +34,25 @@ public final class NodeStore: @unchecked Sendable {
         self.flushBytes = flushBytes
     }
 
+    deinit { endWriting() }
+
+    /// The store's record of this writer (``ChunkStore/beginWriting()``), made before the first
+    /// batch stored without a ref move: until a ref reaches what was stored, a gc keeps it.
+    private var writerRecord: Int64?
+
+    private func beginWriting() throws {
+        guard lock.withLock({ writerRecord == nil }) else { return }
+        let id = try chunks.beginWriting()
+        lock.withLock { writerRecord = id }
+    }
+
+    /// Ends the writer's record: what it stored is reachable from a ref now, or abandoned.
+    public func endWriting() {
+        if let id = lock.withLock({ () -> Int64? in defer { writerRecord = nil }; return writerRecord }) {
+            chunks.endWriting(id)
+        }
+    }
+
     /// The node named `hash`. Throws `StoreError.corruptChunk` when its bytes do not parse.
     /// With `caching` false a node read from the chunk store is not kept: a scan that reads
     /// each leaf once should not push out the nodes that point reads come back to.
@@ -109,6 +128,10 @@ public final class NodeStore: @unchecked Sendable {
             return pending
         }
         guard !batch.isEmpty else { inFlightSlot.signal(); return }
+        do { try beginWriting() } catch {
+            inFlightSlot.signal()
+            throw error
+        }
         writer.async { [self] in
             do { try chunks.put(batch) } catch { lock.withLock { writeError = error } }
             lock.withLock { inFlight.removeAll() }
@@ -148,7 +171,7 @@ public final class NodeStore: @unchecked Sendable {
         do {
             let moved = try chunks.put(batch, moving: moves)
             lock.withLock { inFlight.removeAll() }
-            if !moved { try chunks.put(batch) }
+            if !moved { try chunks.put(batch) } else if !moves.isEmpty { endWriting() }
             return moved
         } catch {
             // Keep the nodes readable and buffered, as a failed flush leaves them.

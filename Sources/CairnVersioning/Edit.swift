@@ -16,16 +16,18 @@ extension Repository {
     ///
     /// Under a path whose merge rule is `lww`, the value is stored with its stamp (``LWW``).
     public func edit(at path: ValuePath, value: Value?) throws {
-        guard !path.segments.isEmpty else { throw RepositoryError.badPath(path.description, reason: "it names the whole root") }
-        if path.segments[0].hasPrefix(".") { throw RepositoryError.reservedName(path.segments[0]) }
-        let before = try workingRoot()
-        var value = value
-        // (Rules that do not parse stamp nothing here; merge reports them.)
-        if let v = value, (try? MergeRules(try before.get(.string(MergeRules.rootName))))?.rule(for: path.segments) == .lww,
-           try !isRowPath(path, in: before) {
-            value = LWW.stamped(v, try writeStamp())
+        try retryingConcurrentUpdates {
+            guard !path.segments.isEmpty else { throw RepositoryError.badPath(path.description, reason: "it names the whole root") }
+            if path.segments[0].hasPrefix(".") { throw RepositoryError.reservedName(path.segments[0]) }
+            let before = try workingRoot()
+            var value = value
+            // (Rules that do not parse stamp nothing here; merge reports them.)
+            if let v = value, (try? MergeRules(try before.get(.string(MergeRules.rootName))))?.rule(for: path.segments) == .lww,
+               try !isRowPath(path, in: before) {
+                value = LWW.stamped(v, try writeStamp())
+            }
+            try setWorkingRoot(try editedRoot(before, at: path, value: value, allowMissing: false), expected: before)
         }
-        try setWorkingRoot(try editedRoot(before, at: path, value: value, allowMissing: false), expected: before)
     }
 
     /// Whether `path` names a row of a top-level table (rows are not values a register can

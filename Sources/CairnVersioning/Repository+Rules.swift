@@ -22,25 +22,27 @@ extension Repository {
     /// whether anything changed. Removing a pattern that has no rule throws.
     @discardableResult
     public func setRule(_ pattern: String, to rule: MergeRule?) throws -> Bool {
-        _ = try MergeRules.parse(pattern: pattern)
-        let before = try workingRoot()
-        let name = Value.string(MergeRules.rootName)
-        let existing = try before.get(name)
-        var map: ProllyMap
-        switch existing {
-        case .map(let m)?: map = m
-        case nil: map = try ProllyMap.empty(store: store)
-        default: throw MergeRulesError.notAMap
+        try retryingConcurrentUpdates {
+            _ = try MergeRules.parse(pattern: pattern)
+            let before = try workingRoot()
+            let name = Value.string(MergeRules.rootName)
+            let existing = try before.get(name)
+            var map: ProllyMap
+            switch existing {
+            case .map(let m)?: map = m
+            case nil: map = try ProllyMap.empty(store: store)
+            default: throw MergeRulesError.notAMap
+            }
+            if let rule {
+                if try map.get(.string(pattern)) == .string(rule.rawValue) { return false }
+                map = try map.setting(.string(pattern), to: .string(rule.rawValue))
+            } else {
+                guard try map.contains(.string(pattern)) else { throw RepositoryError.noSuchRule(pattern) }
+                map = try map.removing(.string(pattern))
+            }
+            let root = map.isEmpty ? try before.removing(name) : try before.setting(name, to: .map(map))
+            try setWorkingRoot(root, expected: before)
+            return true
         }
-        if let rule {
-            if try map.get(.string(pattern)) == .string(rule.rawValue) { return false }
-            map = try map.setting(.string(pattern), to: .string(rule.rawValue))
-        } else {
-            guard try map.contains(.string(pattern)) else { throw RepositoryError.noSuchRule(pattern) }
-            map = try map.removing(.string(pattern))
-        }
-        let root = map.isEmpty ? try before.removing(name) : try before.setting(name, to: .map(map))
-        try setWorkingRoot(root, expected: before)
-        return true
     }
 }

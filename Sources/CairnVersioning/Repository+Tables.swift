@@ -87,8 +87,10 @@ extension Repository {
 
     /// Sets `root[name]` in the working set, in one move of the working ref.
     public func replaceValue(_ name: String, with value: Value) throws {
-        let before = try workingRoot()
-        try setWorkingRoot(try before.setting(.string(name), to: value), expected: before)
+        try retryingConcurrentUpdates {
+            let before = try workingRoot()
+            try setWorkingRoot(try before.setting(.string(name), to: value), expected: before)
+        }
     }
 
     // MARK: Schemas
@@ -102,34 +104,38 @@ extension Repository {
 
     /// Renames a column of table `name` in the working set. No row is re-encoded.
     public func renameColumn(table name: String, from old: String, to new: String) throws {
-        guard !new.isEmpty else { throw SchemaError.noSuchColumn(new) }
-        let before = try workingRoot()
-        let t = try table(name, in: before)
-        var schema = t.schema
-        try schema.renameColumn(old, to: new)
-        try setWorkingRoot(try before.setting(.string(name), to: .table(t.withSchema(schema))), expected: before)
+        try retryingConcurrentUpdates {
+            guard !new.isEmpty else { throw SchemaError.noSuchColumn(new) }
+            let before = try workingRoot()
+            let t = try table(name, in: before)
+            var schema = t.schema
+            try schema.renameColumn(old, to: new)
+            try setWorkingRoot(try before.setting(.string(name), to: .table(t.withSchema(schema))), expected: before)
+        }
     }
 
     /// Drops a column of table `name` in the working set: the rows that held a value in it
     /// lose it; no other row is re-encoded.
     public func dropColumn(table name: String, column: String) throws {
-        let before = try workingRoot()
-        let t = try table(name, in: before)
-        var schema = t.schema
-        let dropped = try schema.dropColumn(column)
-        let slot = dropped.slot!
-        var edits: [(key: [Value], cells: [Value?]?)] = []
-        try t.forEachRow { k, r in
-            var has = false
-            try Table.forEachCell(r, store: store) { s, cell in if s == slot && cell != nil { has = true } }
-            if has {
-                var cells = try t.decodeRow(r)
-                cells[slot] = nil
-                edits.append((try t.decodeKey(Array(k)), cells))
+        try retryingConcurrentUpdates {
+            let before = try workingRoot()
+            let t = try table(name, in: before)
+            var schema = t.schema
+            let dropped = try schema.dropColumn(column)
+            let slot = dropped.slot!
+            var edits: [(key: [Value], cells: [Value?]?)] = []
+            try t.forEachRow { k, r in
+                var has = false
+                try Table.forEachCell(r, store: store) { s, cell in if s == slot && cell != nil { has = true } }
+                if has {
+                    var cells = try t.decodeRow(r)
+                    cells[slot] = nil
+                    edits.append((try t.decodeKey(Array(k)), cells))
+                }
+                return true
             }
-            return true
+            let edited = try Table(schema: schema, rows: t.rows).editing(edits)
+            try setWorkingRoot(try before.setting(.string(name), to: .table(edited)), expected: before)
         }
-        let edited = try Table(schema: schema, rows: t.rows).editing(edits)
-        try setWorkingRoot(try before.setting(.string(name), to: .table(edited)), expected: before)
     }
 }

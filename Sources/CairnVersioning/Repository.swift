@@ -71,6 +71,35 @@ public final class Repository: @unchecked Sendable {
         try ProllyMap.load(commit.root, store: store)
     }
 
+    // MARK: Concurrent writers
+
+    /// How long an edit or a commit that loses its compare-and-swap to another writer goes on
+    /// trying, in seconds: the store's busy timeout, as SQLite's users expect of writers.
+    public var retryTimeout: Double = 10
+
+    /// Runs `body` again, after a short random pause, each time it loses a compare-and-swap to
+    /// another writer (``RepositoryError/concurrentUpdate(_:)``), until ``retryTimeout`` has
+    /// passed. `body` reads what it edits afresh each time, so it re-applies itself to what the
+    /// other writer left.
+    public func retryingConcurrentUpdates<T>(_ body: () throws -> T) throws -> T {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let start = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        var attempt = 0
+        while true {
+            do { return try body() } catch RepositoryError.concurrentUpdate(let what) {
+                clock_gettime(CLOCK_MONOTONIC, &ts)
+                guard Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9 - start < retryTimeout else {
+                    throw RepositoryError.concurrentUpdate(what)
+                }
+                attempt += 1
+                // 1 ms, doubling to 64 ms at most, times a random factor, so racers spread out.
+                let ceiling = UInt32(1000 << min(attempt, 6))
+                usleep(ceiling / 2 + UInt32.random(in: 0...ceiling / 2))
+            }
+        }
+    }
+
     // MARK: Working sets
 
     /// The working set of `branch` (default: the current one): its own if it has one, else its
@@ -138,33 +167,35 @@ public final class Repository: @unchecked Sendable {
     @discardableResult
     public func commitWorkingSet(message: String?, author: String, date: Int64 = Int64(time(nil)),
                                  allowEmpty: Bool = false) throws -> Commit {
-        let branch = try currentBranch()
-        let wsRef = try chunks.ref(.working(branch))
-        let ws = try workingSet(branch: branch)
-        if let m = ws.merge, !m.conflicts.isEmpty { throw RepositoryError.unresolvedConflicts(Int(m.conflicts.count)) }
-        let text = message ?? ws.merge?.message ?? ""
-        guard text.contains(where: { !$0.isWhitespace }) else { throw RepositoryError.emptyMessage }
-        let parent = try chunks.ref(.branch(branch))
-        let working = ws.root
-        let parentCommit = try parent.map { try commit($0) }
-        if !allowEmpty && ws.merge == nil {
-            // Nothing changed since the parent, or, on an unborn branch, nothing at all.
-            if let p = parentCommit, p.root == working.hash { throw RepositoryError.nothingToCommit }
-            if parent == nil && working.isEmpty { throw RepositoryError.nothingToCommit }
-        }
-        var parents = parent.map { [$0] } ?? []
-        if let m = ws.merge { parents.append(m.theirs) }
-        let hash = try writeCommit(root: working, parents: parents, author: author, date: date, message: text, flush: false)
-        if ws.merge != nil {
-            // The branch moves and the merge ends in one step.
-            try moveBranchAndWorkingSet(branch, from: parent, to: hash, committedRoot: working.hash,
-                                        workingSet: WorkingSet(root: working), expected: wsRef)
-        } else {
-            guard try store.flush(moving: [RefMove(RefName.branch(branch).description, expected: parent, new: hash)]) else {
-                throw RepositoryError.concurrentUpdate("branch \(branch)")
+        try retryingConcurrentUpdates {
+            let branch = try currentBranch()
+            let wsRef = try chunks.ref(.working(branch))
+            let ws = try workingSet(branch: branch)
+            if let m = ws.merge, !m.conflicts.isEmpty { throw RepositoryError.unresolvedConflicts(Int(m.conflicts.count)) }
+            let text = message ?? ws.merge?.message ?? ""
+            guard text.contains(where: { !$0.isWhitespace }) else { throw RepositoryError.emptyMessage }
+            let parent = try chunks.ref(.branch(branch))
+            let working = ws.root
+            let parentCommit = try parent.map { try commit($0) }
+            if !allowEmpty && ws.merge == nil {
+                // Nothing changed since the parent, or, on an unborn branch, nothing at all.
+                if let p = parentCommit, p.root == working.hash { throw RepositoryError.nothingToCommit }
+                if parent == nil && working.isEmpty { throw RepositoryError.nothingToCommit }
             }
+            var parents = parent.map { [$0] } ?? []
+            if let m = ws.merge { parents.append(m.theirs) }
+            let hash = try writeCommit(root: working, parents: parents, author: author, date: date, message: text, flush: false)
+            if ws.merge != nil {
+                // The branch moves and the merge ends in one step.
+                try moveBranchAndWorkingSet(branch, from: parent, to: hash, committedRoot: working.hash,
+                                            workingSet: WorkingSet(root: working), expected: wsRef)
+            } else {
+                guard try store.flush(moving: [RefMove(RefName.branch(branch).description, expected: parent, new: hash)]) else {
+                    throw RepositoryError.concurrentUpdate("branch \(branch)")
+                }
+            }
+            return try commit(hash)
         }
-        return try commit(hash)
     }
 
     /// Writes a commit of `root` (its root node first) and returns its hash. Moves no ref.

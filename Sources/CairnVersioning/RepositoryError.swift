@@ -32,6 +32,7 @@ public enum RepositoryError: Error, CustomStringConvertible, Sendable, Equatable
     case uncommittedChanges(branch: String)
     case noSuchRule(String)
     case conflictPathsCollide(String)
+    case unfinishedClone(String)
 
     public var description: String {
         switch self {
@@ -67,6 +68,7 @@ public enum RepositoryError: Error, CustomStringConvertible, Sendable, Equatable
         case .noSuchRule(let p): "no merge rule for '\(p)'"
         case .conflictPathsCollide(let p):
             "the merge conflicts at two keys that both read '\(p)' (such as 1 and \"1\"); settle one on a branch first (or merge with --strategy)"
+        case .unfinishedClone(let url): "the clone of \(url) into this store is unfinished: run the clone again to finish it first"
         case let .branchNotMerged(b, into): "the branch '\(b)' is not merged into '\(into)' (use -D to delete it anyway)"
         case .uncommittedChanges(let b): "the branch '\(b)' has uncommitted changes in its working set (use -D to delete it anyway)"
         }
@@ -76,7 +78,7 @@ public enum RepositoryError: Error, CustomStringConvertible, Sendable, Equatable
     public var isOperationFailure: Bool {
         switch self {
         case .nothingToCommit, .concurrentUpdate, .unrelatedHistories, .mergeInProgress, .unresolvedConflicts,
-             .uncommittedChangesOverlap, .branchNotMerged, .uncommittedChanges, .conflictPathsCollide: true
+             .uncommittedChangesOverlap, .branchNotMerged, .uncommittedChanges, .conflictPathsCollide, .unfinishedClone: true
         default: false
         }
     }

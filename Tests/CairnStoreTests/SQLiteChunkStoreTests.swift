@@ -103,29 +103,45 @@ func hex(_ bytes: [UInt8]) -> String {
         try SQLiteChunkStore.create(at: path).close()
         #expect(try rawSQLScalar(path, "PRAGMA auto_vacuum") == 2)  // 2 = INCREMENTAL
         #expect(try rawSQLScalar(path, "SELECT count(*) FROM pragma_table_info('chunks') WHERE name = 'gen'") == 1)
-        #expect(try rawSQLScalar(path, "SELECT count(*) FROM sqlite_master WHERE name = 'staged'") == 1)
+        #expect(try rawSQLScalar(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('reflog', 'writers', 'chunks_gen')") == 3)
+        #expect(try rawSQLScalar(path, "SELECT count(*) FROM sqlite_master WHERE name = 'staged'") == 0)
         #expect(try rawSQLScalar(path, "PRAGMA user_version") == SQLiteChunkStore.formatVersion)
     }
 
-    /// Format 2 (no recorded references) opens as format 3: its chunks read as before and have
-    /// no references recorded; new chunks record theirs.
-    @Test func aFormat2StoreMigratesToRecordedReferences() throws {
+    /// A store file of format 2 (`refs` false) or 3, as those formats made it.
+    static func oldStore(at path: String, format: Int64, chunks: [Chunk]) throws {
+        try rawSQL(path, """
+            PRAGMA page_size = 32768; PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL;
+            CREATE TABLE chunks(id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, codec INTEGER NOT NULL, size INTEGER NOT NULL, data BLOB NOT NULL, gen INTEGER NOT NULL DEFAULT 0\(format >= 3 ? ", refs BLOB" : ""));
+            CREATE TABLE staged(hash BLOB PRIMARY KEY, codec INTEGER NOT NULL, size INTEGER NOT NULL, data BLOB NOT NULL, refs BLOB NOT NULL, transfer TEXT NOT NULL, gen INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+            CREATE TABLE refs(name TEXT PRIMARY KEY, hash BLOB NOT NULL) WITHOUT ROWID;
+            CREATE TABLE settings(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE totals(id INTEGER PRIMARY KEY CHECK (id = 0), chunks INTEGER NOT NULL, bytes_stored INTEGER NOT NULL, bytes_uncompressed INTEGER NOT NULL);
+            INSERT INTO totals VALUES (0, \(chunks.count), \(chunks.map(\.data.count).reduce(0, +)), \(chunks.map(\.data.count).reduce(0, +)));
+            PRAGMA application_id = \(SQLiteChunkStore.applicationID);
+            PRAGMA user_version = \(format);
+            """ + chunks.map { "INSERT INTO chunks(hash, codec, size, data) VALUES (x'\(hex($0.hash.bytes))', 0, \($0.data.count), x'\(hex($0.data))');" }.joined())
+    }
+
+    /// Formats 2 and 3 open as format 4: their chunks read as before with no references
+    /// recorded (new chunks record theirs), and gc's tables are there.
+    @Test(arguments: [Int64(2), 3]) func anOldStoreMigratesToTheCurrentFormat(format: Int64) throws {
         let dir = TemporaryDirectory()
         let path = dir.file("store.db")
         let leaf = Chunk(Array("leaf".utf8)), parent = Chunk(Array("parent".utf8))
-        do {
-            let s = try SQLiteChunkStore.create(at: path)
-            try s.put([ChunkWrite(leaf)])
-            s.close()
-        }
-        try rawSQL(path, "ALTER TABLE chunks DROP COLUMN refs; PRAGMA user_version = 2")
+        try Self.oldStore(at: path, format: format, chunks: [leaf])
         let s = try SQLiteChunkStore.open(at: path)
         defer { s.close() }
-        #expect(try rawSQLScalar(path, "PRAGMA user_version") == 3)
+        #expect(try rawSQLScalar(path, "PRAGMA user_version") == SQLiteChunkStore.formatVersion)
+        #expect(try rawSQLScalar(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('reflog', 'writers', 'chunks_gen')") == 3)
+        #expect(try rawSQLScalar(path, "SELECT count(*) FROM sqlite_master WHERE name = 'staged'") == 0)
         #expect(try s.get(leaf.hash) == leaf)
+        #expect(try s.stats().chunks == 1)
         #expect(try s.storedRefs([leaf.hash]).isEmpty)
         try s.put([ChunkWrite(parent, refs: [leaf.hash])])
         #expect(try s.storedRefs([leaf.hash, parent.hash]) == [parent.hash: [leaf.hash]])
+        #expect(try s.compareAndSwapRef("heads/main", expected: nil, new: parent.hash))
+        #expect(try s.reflog().map(\.new) == [parent.hash])
     }
 
     @Test func flippedChunkBytesAreReportedByName() throws {

@@ -18,7 +18,8 @@ struct Cairn: ParsableCommand {
         subcommands: [Init.self, Import.self, SetCommand.self, Rm.self, Status.self, CommitCommand.self, Log.self, Show.self,
                       DiffCommand.self, Branch.self, Checkout.self, Tag.self, MergeCommand.self, ConflictsCommand.self,
                       ResolveCommand.self, RulesCommand.self, SchemaCommand.self, Export.self, Stats.self,
-                      RemoteCommand.self, CloneCommand.self, FetchCommand.self, PullCommand.self, PushCommand.self, ServeCommand.self])
+                      RemoteCommand.self, CloneCommand.self, FetchCommand.self, PullCommand.self, PushCommand.self, ServeCommand.self,
+                      GCCommand.self, FsckCommand.self, ReflogCommand.self])
 
     /// Parses, runs, and turns every error into one `error:` line and an exit code from CLI.md.
     static func main() {

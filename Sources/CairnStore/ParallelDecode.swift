@@ -1,10 +1,10 @@
-import CairnStore
+
 import Dispatch
 
 /// `body` over every stored chunk, split over both cores (one stripe each, each with its own
-/// zstd context) once there are at least `parallelFrom` of them; the results in order. Sync
-/// decompresses and parses every chunk it sends or receives this way.
-func parallelMap<T>(_ stored: [StoredChunk], parallelFrom: Int = 32,
+/// zstd context) once there are at least `parallelFrom` of them; the results in order. Sync,
+/// gc and fsck decompress and parse the chunks they read this way.
+package func parallelMap<T>(_ stored: [StoredChunk], parallelFrom: Int = 32,
                     _ body: (StoredChunk, StoredChunkDecoder) throws -> T) throws -> [T] {
     guard !stored.isEmpty else { return [] }
     let workers = stored.count >= parallelFrom ? 2 : 1

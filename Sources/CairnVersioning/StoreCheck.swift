@@ -1,0 +1,165 @@
+import CairnStore
+import CairnValues
+
+/// One thing `cairn fsck` found wrong: the chunk (nil for the file itself), what is wrong, and
+/// the refs whose graph reaches it.
+public struct StoreProblem: Sendable, Equatable, CustomStringConvertible {
+    public let chunk: Hash?
+    public let problem: String
+    public var refs: [String]
+    public var description: String {
+        (chunk.map { "\($0): " } ?? "") + problem + (refs.isEmpty ? "" : " (reached from \(refs.joined(separator: ", ")))")
+    }
+}
+
+public struct StoreCheckReport: Sendable {
+    public var chunksChecked = 0
+    public var problems: [StoreProblem] = []
+}
+
+/// `cairn fsck` (docs/reliability.md):
+/// - every chunk reachable from any ref (branches, tags, remote-tracking refs, working sets
+///   and the merges they hold): its bytes decompress and hash to its name, it decodes, the
+///   references recorded beside it are the ones it holds, and every chunk it references is
+///   present;
+/// - the trees of every ref's value (each table and collection of the root): keys in order,
+///   counts that add up, boundaries where the chunker puts them (`TreeInvariants`);
+/// - the completeness invariant over every stored chunk, reachable or not;
+/// - SQLite's `PRAGMA integrity_check`.
+/// It reads the graph a batch at a time, holding the references of what it read (not the
+/// chunks), so memory stays bounded by the store's chunk count.
+public enum StoreCheck {
+    public static func run(_ store: SQLiteChunkStore, progress: ((Int, Int) -> Void)? = nil) throws -> StoreCheckReport {
+        var report = StoreCheckReport()
+        let total = try store.stats().chunks
+        let refs = try store.refs(prefix: "")
+        var children: [Hash: [Hash]] = [:]
+        var problems: [StoreProblem] = []
+        func problem(_ h: Hash?, _ what: String) { problems.append(StoreProblem(chunk: h, problem: what, refs: [])) }
+
+        // 1. The reachable graph, level by level.
+        var seen = Set<Hash>()
+        var frontier: [(Hash, Hash?)] = []  // (chunk, the parent that references it)
+        for r in refs where seen.insert(r.hash).inserted { frontier.append((r.hash, nil)) }
+        while !frontier.isEmpty {
+            var next: [(Hash, Hash?)] = []
+            for start in stride(from: 0, to: frontier.count, by: 2048) {
+                let part = frontier[start..<min(frontier.count, start + 2048)]
+                let hashes = part.map(\.0)
+                let stored = try store.getStored(hashes)
+                let recorded = try store.storedRefs(hashes)
+                let found = Set(stored.map(\.hash))
+                for (h, parent) in part where !found.contains(h) {
+                    if let parent {
+                        problem(h, "missing: \(parent) references it")
+                    } else {
+                        problem(h, "missing: the target of \(refs.filter { $0.hash == h }.map(\.name).joined(separator: ", "))")
+                    }
+                }
+                let checked = try parallelMap(stored) { c, decoder in Self.check(c, decoder) }
+                for (c, result) in zip(stored, checked) {
+                    report.chunksChecked += 1
+                    switch result {
+                    case .failure(let why):
+                        problem(c.hash, why)
+                    case .success(let rs):
+                        if let rec = recorded[c.hash], rec != rs {
+                            problem(c.hash, "the references recorded beside it (\(rec.count)) are not the \(rs.count) it holds")
+                        }
+                        if !rs.isEmpty { children[c.hash] = rs }
+                        for r in rs where seen.insert(r).inserted { next.append((r, c.hash)) }
+                    }
+                }
+            }
+            progress?(report.chunksChecked, total)
+            frontier = next
+        }
+
+        // 2. The trees of each ref's value.
+        let nodes = NodeStore(store, cacheBytes: 16 << 20)
+        var checkedRoots = Set<Hash>()
+        for r in refs {
+            guard let root = try? valueRoot(of: r.hash, ref: r.name, nodes: nodes), checkedRoots.insert(root.hash).inserted else { continue }
+            for p in treeProblems(root) { problem(p.node ?? root.hash, p.problem) }
+        }
+
+        // 3. Completeness over every stored chunk, reachable or not.
+        var all = Set<Hash>(minimumCapacity: total)
+        try store.forEachHash { all.insert($0) }
+        let unreachable = Array(all.lazy.filter { !seen.contains($0) })
+        for start in stride(from: 0, to: unreachable.count, by: 4096) {
+            let part = Array(unreachable[start..<min(unreachable.count, start + 4096)])
+            let recorded = try store.storedRefs(part)
+            let unrecorded = part.filter { recorded[$0] == nil }
+            let parsed = try GarbageCollector.references(of: unrecorded, in: store)
+            for h in part {
+                report.chunksChecked += 1
+                for r in recorded[h] ?? parsed[h] ?? [] where !all.contains(r) {
+                    problem(r, "missing: \(h) references it (no ref reaches \(h))")
+                }
+            }
+            progress?(report.chunksChecked, total)
+        }
+
+        // 4. The file itself.
+        for line in try store.integrityProblems() { problem(nil, "SQLite integrity check: \(line)") }
+
+        // Which refs reach each problem: up the graph read in step 1.
+        if !problems.isEmpty {
+            var parents: [Hash: [Hash]] = [:]
+            for (p, cs) in children { for c in cs { parents[c, default: []].append(p) } }
+            var byTarget: [Hash: [String]] = [:]
+            for r in refs { byTarget[r.hash, default: []].append(r.name) }
+            for i in problems.indices {
+                guard let h = problems[i].chunk else { continue }
+                var names = Set<String>()
+                var up = [h], visited: Set<Hash> = [h]
+                while let x = up.popLast() {
+                    names.formUnion(byTarget[x] ?? [])
+                    for p in parents[x] ?? [] where visited.insert(p).inserted { up.append(p) }
+                }
+                problems[i].refs = names.sorted()
+            }
+        }
+        report.problems = problems
+        return report
+    }
+
+    /// A stored chunk's references, or what is wrong with it.
+    static func check(_ c: StoredChunk, _ decoder: StoredChunkDecoder) -> CheckResult {
+        let data: [UInt8]
+        do { data = try c.decompressed(using: decoder) } catch { return .failure("does not decompress: \(error)") }
+        let actual = Hash(of: data)
+        guard actual == c.hash else { return .failure("its bytes hash to \(actual)") }
+        do { return .success(try ChunkReferences.describe(Chunk(hash: c.hash, data: data)).refs) } catch {
+            return .failure("does not decode: \(error)")
+        }
+    }
+
+    enum CheckResult { case success([Hash]), failure(String) }
+
+    /// The root Map a ref's value holds: a commit's root, or a working set's.
+    static func valueRoot(of hash: Hash, ref: String, nodes: NodeStore) throws -> ProllyMap? {
+        if ref.hasPrefix("working/") { return try WorkingSet.read(hash, store: nodes).root }
+        guard let chunk = try nodes.chunks.get(hash), try Commit.graphInfoIfCommit(chunk, store: nodes) != nil else { return nil }
+        return try ProllyMap.load(try Commit.decode(chunk, store: nodes).root, store: nodes)
+    }
+
+    /// The invariant problems of a root Map and of each collection it holds; a tree that
+    /// cannot be read is a problem step 1 names already.
+    static func treeProblems(_ root: ProllyMap) -> [TreeProblem] {
+        var out = (try? root.invariantProblems(storedRoot: true)) ?? []
+        try? root.forEach { _, v in
+            switch v {
+            case .table(let t): out += (try? t.invariantProblems()) ?? []
+            case .map(let m): out += (try? m.invariantProblems()) ?? []
+            case .set(let s): out += (try? s.invariantProblems()) ?? []
+            case .list(let l): out += (try? l.invariantProblems()) ?? []
+            case .blob(let b): out += (try? b.invariantProblems()) ?? []
+            default: break
+            }
+            return true
+        }
+        return out
+    }
+}

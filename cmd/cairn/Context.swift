@@ -13,8 +13,8 @@ struct Context {
     let chunks: SQLiteChunkStore
     let root: String
 
-    init(_ global: GlobalOptions) throws {
-        chunks = try global.openStore()
+    init(_ global: GlobalOptions, options: SQLiteChunkStore.Options = .init()) throws {
+        chunks = try global.openStore(options: options)
         root = StoreDirectory.find(from: StoreDirectory.currentDirectory()) ?? "."
         repo = Repository(chunks: chunks)
     }

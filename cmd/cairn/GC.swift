@@ -74,7 +74,12 @@ struct FsckCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let ctx = try Context(global)
+        // Every page is read once: a small cache and no memory map keep the memory bounded
+        // whatever the store's size.
+        var options = SQLiteChunkStore.Options()
+        options.cacheKiB = 8192
+        options.mmapBytes = 0
+        let ctx = try Context(global, options: options)
         defer { ctx.close() }
         let bar = ProgressBar(label: "fsck")
         let r = try StoreCheck.run(ctx.chunks) { done, total in bar?.update(done, total, detail: "chunks") }

@@ -40,12 +40,12 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// The store found by walking up from the working directory; exit 2 when there is none.
-    func openStore() throws -> SQLiteChunkStore {
+    func openStore(options: SQLiteChunkStore.Options = .init()) throws -> SQLiteChunkStore {
         try apply()
         let cwd = StoreDirectory.currentDirectory()
         guard let root = StoreDirectory.find(from: cwd) else {
             throw CLIError.usage("not in a cairn store (or any parent up to /): no .cairn folder found; run 'cairn init'")
         }
-        return try StoreDirectory.open(in: root)
+        return try StoreDirectory.open(in: root, options: options)
     }
 }

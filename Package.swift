@@ -30,9 +30,11 @@ let package = Package(
                        providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
                        providers: [.apt(["libzstd-dev"])]),
+        // The SQLite VFS that fails reads or writes on cue, for the fault tests (CAIRN_FAULT_VFS).
+        .target(name: "CFaultVFS", dependencies: ["CSQLite"], path: "Sources/CFaultVFS"),
         .target(
             name: "CairnStore",
-            dependencies: ["CSQLite", "CZstd", .product(name: "Crypto", package: "swift-crypto")]),
+            dependencies: ["CSQLite", "CZstd", "CFaultVFS", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "CairnValues", dependencies: ["CairnStore"]),
         .target(name: "CairnTables", dependencies: ["CairnValues"]),
         .target(name: "CairnVersioning", dependencies: ["CairnTables"]),

@@ -116,7 +116,7 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
             }
         } catch {
             conn.close()
-            throw translate(error)
+            throw translate(error, path: path)
         }
         conn.close()
         return try open(at: path, options: options)
@@ -126,7 +126,9 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
     public static func open(at path: String, options: Options = Options()) throws -> SQLiteChunkStore {
         guard fileExists(path) else { throw StoreError.notAStore(path: path, reason: "no such file") }
         let conn: SQLiteConnection
-        do { conn = try SQLiteConnection(path: path, create: false) } catch {
+        do { conn = try SQLiteConnection(path: path, create: false) } catch let e as SQLiteError where e.primaryCode == SQLITE_IOERR {
+            throw translate(e, path: path)
+        } catch {
             throw StoreError.notAStore(path: path, reason: "\(error)")
         }
         do {
@@ -164,7 +166,7 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
             throw StoreError.notAStore(path: path, reason: "not a database")
         } catch {
             conn.close()
-            throw translate(error)
+            throw translate(error, path: path)
         }
         return SQLiteChunkStore(path: path, connection: conn, options: options)
     }
@@ -197,13 +199,29 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
         try lock.withLock {
             guard let conn = connection else { throw StoreError.io("the store is closed") }
             defer { conn.resetUsed() }
-            do { return try body(conn) } catch { throw Self.translate(error) }
+            do { return try body(conn) } catch { throw Self.translate(error, path: path) }
         }
     }
 
-    static func translate(_ error: any Error) -> any Error {
+    /// Whether a failed write is a full disk: the file system has no room left, or the process
+    /// has a file-size limit (SQLite reports EFBIG as a plain write error).
+    static func writesCannotGrow(_ path: String) -> Bool {
+        var lim = rlimit()
+        if getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &lim) == 0 && lim.rlim_cur != rlim_t.max { return true }
+        var fs = statvfs()
+        let dir = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        guard statvfs(dir.isEmpty ? "." : dir, &fs) == 0 else { return false }
+        return UInt64(fs.f_bavail) * UInt64(fs.f_bsize) < 1 << 20
+    }
+
+    static func translate(_ error: any Error, path: String) -> any Error {
         guard let e = error as? SQLiteError else { return error }
         if e.isBusy { return StoreError.busy(e.message) }
+        // A write past a file-size limit (EFBIG) or quota fails as a full disk does.
+        if e.primaryCode == SQLITE_FULL || (e.code == SQLITE_IOERR | (3 << 8) && writesCannotGrow(path)) {
+            return StoreError.io("cannot write \(path): the disk is full")
+        }
+        if e.primaryCode == SQLITE_IOERR { return StoreError.io("I/O error on \(path): \(e.message) (code \(e.code))") }
         if e.isCorrupt || e.isNotADatabase { return StoreError.corruptStore(reason: e.message) }
         return StoreError.database(code: e.code, message: e.sql.map { "\(e.message) (in \($0))" } ?? e.message)
     }
@@ -212,7 +230,7 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
 
     public func get(_ hash: Hash) throws -> Chunk? {
         let data: [UInt8]? = try readers.withReader { reader in
-            do { return try Self.read(hash, reader) } catch { throw Self.translate(error) }
+            do { return try Self.read(hash, reader) } catch { throw Self.translate(error, path: path) }
         }
         guard let data else { return nil }
         return try Self.verified(hash, data)
@@ -265,7 +283,7 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
                         if let data = try Self.read(h, reader) { out.append(try Self.verified(h, data)) }
                     }
                 }
-            } catch { throw Self.translate(error) }
+            } catch { throw Self.translate(error, path: path) }
         }
         return out
     }
@@ -390,7 +408,7 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
                             for h in part where try Self.has(h, reader.connection) { found.append(h) }
                             return found
                         }
-                    } catch { throw Self.translate(error) }
+                    } catch { throw Self.translate(error, path: path) }
                 }
             })
         }
@@ -470,7 +488,7 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
                     st.reset()
                     return out
                 }
-            } catch { throw Self.translate(error) }
+            } catch { throw Self.translate(error, path: path) }
         }
     }
 
@@ -501,7 +519,7 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
                     st.reset()
                     return out
                 }
-            } catch { throw Self.translate(error) }
+            } catch { throw Self.translate(error, path: path) }
         }
     }
 

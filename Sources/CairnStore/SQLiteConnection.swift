@@ -1,4 +1,5 @@
 import CSQLite
+import CFaultVFS
 
 /// SQLite's `SQLITE_TRANSIENT`, a C macro Swift does not import: "copy the bytes before returning".
 let sqliteTransient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
@@ -10,6 +11,8 @@ package struct SQLiteError: Error, CustomStringConvertible, Sendable {
     package let code: Int32
     public let message: String
     public let sql: String?
+    /// The operating system's errno behind an I/O error (0 when none).
+    package var systemErrno: Int32 = 0
 
     public var description: String {
         if let sql { return "sqlite error \(code): \(message) (in \(sql))" }
@@ -36,7 +39,8 @@ final class SQLiteConnection {
         var handle: OpaquePointer?
         var flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX
         if create { flags |= SQLITE_OPEN_CREATE }
-        let rc = sqlite3_open_v2(path, &handle, flags, nil)
+        // Nil (SQLite's default VFS) unless the fault tests set CAIRN_FAULT_VFS.
+        let rc = sqlite3_open_v2(path, &handle, flags, cairn_fault_vfs_name())
         guard rc == SQLITE_OK, let handle else {
             let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             sqlite3_close_v2(handle)
@@ -53,7 +57,9 @@ final class SQLiteConnection {
     }
 
     func error(_ rc: Int32, _ sql: String?) -> SQLiteError {
-        SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(db)), sql: sql)
+        var e = SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(db)), sql: sql)
+        e.systemErrno = sqlite3_system_errno(db)
+        return e
     }
 
     /// Runs one or more statements that return no rows.

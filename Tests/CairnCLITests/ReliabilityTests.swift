@@ -416,3 +416,112 @@ import Testing
         try fsckIsClean(cli, "after the WAL was deleted")
     }
 }
+
+/// Disk full and I/O errors (docs/reliability.md): a clear error, exit 3, a message naming the
+/// file, and a store that is consistent and usable afterwards.
+@Suite(.serialized) struct FaultInjectionTests {
+    func csv(rows: Int) -> String {
+        var s = "id,name,score\n"
+        for i in 0..<rows { s += "k\(String(format: "%06d", i)),a longer name to fill pages \(i),\(i * 7)\n" }
+        return s
+    }
+
+    func sh(_ command: String) -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", command]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return -1 }
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
+    /// A tmpfs of 1 MB where the machine lets the tests mount one; else a file-size limit
+    /// (`ulimit -f`) on the importing process, which fails its writes the same way.
+    @Test func aFullDiskDuringAnImportAndAReceivedPush() throws {
+        let ws = Workspace()
+        try ws.write("big.csv", csv(rows: 150_000))
+        let mount = ws.path + "/small"
+        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
+        let tmpfs = ProcessInfo.processInfo.environment["CAIRN_TEST_NO_MOUNT"] == nil && sh("mount -t tmpfs -o size=1m tmpfs '\(mount)'") == 0
+        defer { if tmpfs { _ = sh("umount '\(mount)'") } }
+        let cli = CLIRunner(directory: mount)
+        #expect(try cli.run("init").code == 0)
+        #expect(try cli.run("set", "/before", "1").code == 0)
+        #expect(try cli.run("commit", "-m", "before").code == 0)
+        let limit = tmpfs ? "" : "ulimit -f 1024; "
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "\(limit)exec '\(CLIRunner.binary)' -C '\(mount)' import '\(ws.path)/big.csv' --table t"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        let r = CLIResult(code: p.terminationStatus, stdout: "", stderr: stderr)
+        #expect(r.code == 3, "\(r.stderr)")
+        #expect(r.stderr.contains("disk is full") && r.stderr.contains(mount), "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        // Space freed: the store is consistent, and the same import now succeeds.
+        if tmpfs { #expect(sh("mount -o remount,size=64m '\(mount)'") == 0) }
+        let fsck = try cli.run("fsck", "--json")
+        #expect(fsck.code == 0 && fsck.stdout.contains("\"problems\":[]"), "\(fsck.stdout) \(fsck.stderr)")
+        #expect(try cli.run("show", "/before").stdout == "1\n")
+        let again = try cli.run("import", ws.path + "/big.csv", "--table", "t")
+        #expect(again.code == 0, "\(again.stderr)")
+        #expect(try cli.run("commit", "-m", "after").code == 0)
+
+        // A push received by a server whose disk fills: refused, consistent, and retried later.
+        let hubMount = ws.path + "/hubfs"
+        try FileManager.default.createDirectory(atPath: hubMount, withIntermediateDirectories: true)
+        let hubTmpfs = tmpfs && sh("mount -t tmpfs -o size=1m tmpfs '\(hubMount)'") == 0
+        defer { if hubTmpfs { _ = sh("umount '\(hubMount)'") } }
+        try CLIRunner(directory: ws.path).run("init", "src")
+        let src = CLIRunner(directory: ws.path + "/src")
+        try src.run("import", "../big.csv", "--table", "other", "--key", "name")
+        try src.run("commit", "-m", "other")
+        try CLIRunner(directory: hubMount).run("init", "hub")
+        let server = try ServeProcess(directory: hubMount + "/hub", [], environment: hubTmpfs ? [:] : ["CAIRN_FAULT_VFS": "full:20"])
+        try src.run("remote", "add", "origin", server.url)
+        let push = try src.run("push")
+        #expect(push.code != 0, "the push landed on a full disk")
+        server.stop()
+        let hub = CLIRunner(directory: hubMount + "/hub")
+        let hubFsck = try hub.run("fsck", "--json")
+        #expect(hubFsck.code == 0 && hubFsck.stdout.contains("\"problems\":[]"), "\(hubFsck.stdout) \(hubFsck.stderr)")
+        #expect(try hub.run("show", "main", "--hash").code != 0, "main moved onto a push the disk could not hold")
+        if hubTmpfs { #expect(sh("mount -o remount,size=64m '\(hubMount)'") == 0) }
+        let server2 = try ServeProcess(directory: hubMount + "/hub")
+        try src.run("remote", "remove", "origin")
+        try src.run("remote", "add", "origin", server2.url)
+        let retry = try src.run("push")
+        #expect(retry.code == 0, "\(retry.stderr)")
+        server2.stop()
+    }
+
+    /// Reads and writes failing on cue, through the SQLite VFS of CFaultVFS.
+    @Test func ioErrorsFailWithExitThreeAndLeaveTheStoreConsistent() throws {
+        let ws = Workspace()
+        try ws.write("big.csv", csv(rows: 20_000))
+        let cli = ws.cli
+        try cli.run("init")
+        try cli.run("import", "big.csv", "--table", "t")
+        try cli.run("commit", "-m", "one")
+        let head = try cli.run("show", "main", "--hash").stdout
+        for (spec, args) in [("write:5", ["import", "big.csv", "--table", "u"]), ("write:12", ["import", "big.csv", "--table", "u"]),
+                             ("write:2", ["set", "/x", "1"]), ("read:3", ["export", "/t", "--format", "csv"]),
+                             ("read:8", ["export", "/t", "--format", "csv"]), ("read:0", ["log"]),
+                             ("write:0", ["commit", "--allow-empty", "-m", "x"])] {
+            let r = try cli.run(args, environment: ["CAIRN_FAULT_VFS": spec])
+            #expect(r.code == 3, "\(spec) \(args): exit \(r.code) \(r.stderr)")
+            #expect(r.stderr.contains("I/O error on ") && r.stderr.contains("store.db"), "\(spec) \(args): \(r.stderr)")
+            #expect(r.stderr.split(separator: "\n").count == 1, "\(spec) \(args): \(r.stderr)")
+            let fsck = try cli.run("fsck", "--json")
+            #expect(fsck.code == 0 && fsck.stdout.contains("\"problems\":[]"), "after \(spec) \(args): \(fsck.stdout) \(fsck.stderr)")
+            #expect(try cli.run("show", "main", "--hash").stdout == head)
+        }
+        #expect(try cli.run("import", "big.csv", "--table", "u").code == 0)
+    }
+}

@@ -9,10 +9,11 @@ final class ServeProcess {
     let log: Pipe
     var url: String { "http://127.0.0.1:\(port)" }
 
-    init(directory: String, _ arguments: [String] = []) throws {
+    init(directory: String, _ arguments: [String] = [], environment: [String: String] = [:]) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
         process.arguments = ["serve", directory, "--port", "0"] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = FileHandle.nullDevice
         log = Pipe()
         process.standardError = log

@@ -3,6 +3,9 @@ import CairnStore
 import CairnValues
 import CairnTables
 import CairnVersioning
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct Cairn: ParsableCommand {
@@ -23,6 +26,9 @@ struct Cairn: ParsableCommand {
 
     /// Parses, runs, and turns every error into one `error:` line and an exit code from CLI.md.
     static func main() {
+        // A file-size limit (ulimit -f) then fails a write with EFBIG, which SQLite reports as
+        // a full disk, instead of killing the process part way through a write.
+        signal(SIGXFSZ, SIG_IGN)
         var arguments = Array(CommandLine.arguments.dropFirst())
         do {
             arguments = try GlobalOptions.applyLeadingDirectoryFlags(arguments)

@@ -165,7 +165,7 @@ extension SQLiteChunkStore {
     /// to a write transaction so writers wait briefly, then checkpoints the WAL. Returns the
     /// file's size before and after, in bytes.
     @discardableResult
-    public func reclaimSpace(pagesPerStep: Int = 1024) throws -> (before: Int, after: Int) {
+    public func reclaimSpace(pagesPerStep: Int = 512) throws -> (before: Int, after: Int) {
         let before = fileSize()
         // One step at a time under the lock, so this process's writers get their turns too.
         while try withConnection({ conn in

@@ -43,8 +43,13 @@ public final class Repository: @unchecked Sendable {
     // MARK: HEAD
 
     public func currentBranch() throws -> String {
-        try chunks.setting("core.head") ?? Self.defaultBranch
+        if let b = branch { return b }
+        return try chunks.setting("core.head") ?? Self.defaultBranch
     }
+
+    /// The branch this repository works on instead of the store's current one (`core.head`):
+    /// an app with a worker per branch, each with its own `Repository` over the same store.
+    public var branch: String?
 
     /// The current branch's commit; nil while the branch is unborn.
     public func head() throws -> Commit? {

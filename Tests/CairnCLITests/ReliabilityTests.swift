@@ -178,6 +178,49 @@ import Testing
         try fsckIsClean(cli, "after prune")
     }
 
+    /// A server keeps serving, pushes landing and clones reading, while gc runs on its store.
+    @Test func aServerKeepsServingWhileGcRuns() throws {
+        let ws = Workspace()
+        let cli = ws.cli
+        try cli.run("init", "hub")
+        try ws.write("a.csv", csv(rows: 4000, seed: 12))
+        try cli.run("init", "a")
+        let a = CLIRunner(directory: ws.path + "/a")
+        try a.run("import", "../a.csv", "--table", "t", "--key", "id")
+        try a.run("commit", "-m", "one")
+        let server = try ServeProcess(directory: ws.path + "/hub")
+        try a.run("remote", "add", "origin", server.url)
+        #expect(try a.run("push").code == 0)
+        let hub = CLIRunner(directory: ws.path + "/hub")
+        let script = """
+            for i in 1 2 3 4 5 6; do
+              "$CAIRN" set /t/k00000$i/score $i >/dev/null || exit 10
+              "$CAIRN" commit -m "c$i" >/dev/null || exit 11
+              "$CAIRN" push >/dev/null 2>&1 || exit 12
+              rm -rf ../c$i; "$CAIRN" clone "$URL" ../c$i >/dev/null 2>&1 || exit 13
+            done
+            """
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: "/bin/sh")
+        client.arguments = ["-c", script]
+        client.currentDirectoryURL = URL(fileURLWithPath: ws.path + "/a")
+        client.environment = ProcessInfo.processInfo.environment.merging(["CAIRN": CLIRunner.binary, "URL": server.url]) { $1 }
+        try client.run()
+        var gcs = 0
+        while client.isRunning {
+            let r = try hub.run("gc", "--prune=now")
+            #expect(r.code == 0, "\(r.stderr)")
+            gcs += 1
+        }
+        client.waitUntilExit()
+        #expect(client.terminationStatus == 0, "a push or clone failed while gc ran")
+        #expect(gcs > 1)
+        server.stop()
+        try fsckIsClean(hub, "the served store after gc")
+        #expect(try ref(hub, "main") == ref(a, "main"))
+        try fsckIsClean(CLIRunner(directory: ws.path + "/c6"), "the last clone")
+    }
+
     // MARK: SIGKILL at random moments
 
     /// Starts `args`, kills it with SIGKILL after a random part of `window` seconds.

@@ -151,3 +151,65 @@ import Testing
         }
     }
 }
+
+/// Writers on different branches and on one branch at once, each its own `Repository` over its
+/// own connection to one file (as separate processes are): every edit and commit that returned
+/// is in the result.
+@Suite struct ConcurrentBranchWriterTests {
+    @Test func writersOnDifferentBranchesAndOneBranchLoseNothing() throws {
+        let dir = NSTemporaryDirectory() + "cairn-writers-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let first = try StoreDirectory.create(in: dir)
+        let seed = Repository(chunks: first)
+        try seed.edit(at: ValuePath(parsing: "/t"), value: .map(try ProllyMap.empty(store: seed.store)))
+        try seed.commitWorkingSet(message: "base", author: "t")
+        let base = try #require(try seed.head()?.hash)
+        for b in ["b0", "b1", "b2"] { try seed.createBranch(b, at: base) }
+        first.close()
+        // Three writers on their own branches, three more on main.
+        let branches = ["b0", "b1", "b2", "main", "main", "main"]
+        let done = Locked<[(branch: String, key: String, commit: Hash?)]>([])
+        DispatchQueue.concurrentPerform(iterations: branches.count) { w in
+            guard let store = try? StoreDirectory.open(in: dir) else { return }
+            defer { store.close() }
+            let repo = Repository(chunks: store)
+            repo.branch = branches[w]
+            let end = Date().addingTimeInterval(1.5)
+            var i = 0
+            while Date() < end {
+                let key = "w\(w)-\(i)"
+                do {
+                    try repo.edit(at: ValuePath(parsing: "/t/\(key)"), value: .int(Int64(i)))
+                    let c = try? repo.commitWorkingSet(message: key, author: "w\(w)", allowEmpty: true)
+                    done.withLock { $0.append((branches[w], key, c?.hash)) }
+                } catch {
+                    Issue.record("writer \(w): \(error)")
+                }
+                i += 1
+            }
+        }
+        let store = try StoreDirectory.open(in: dir)
+        defer { store.close() }
+        let repo = Repository(chunks: store)
+        let results = done.withLock { $0 }
+        #expect(results.count >= branches.count * 2)
+        for b in Set(branches) {
+            repo.branch = b
+            guard case .map(let t)? = try repo.workingRoot().get(.string("t")) else { Issue.record("no /t on \(b)"); continue }
+            let head = try #require(try repo.head())
+            let messages = Set(try repo.log(from: head.hash).map(\.message))
+            for r in results where r.branch == b {
+                #expect(try t.get(.string(r.key)) != nil, "\(r.key) is lost on \(b)")
+                if r.commit != nil { #expect(messages.contains(r.key), "commit \(r.key) is not in \(b)'s history") }
+            }
+        }
+        #expect(try StoreCheck.run(store).problems.isEmpty)
+    }
+}
+
+final class Locked<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: T
+    init(_ v: T) { value = v }
+    func withLock<R>(_ body: (inout T) -> R) -> R { lock.lock(); defer { lock.unlock() }; return body(&value) }
+}

@@ -47,7 +47,10 @@ struct ValueGenerator {
             let fields = try (0..<below(4)).map { i in ("f\(i)", try value(depth: depth - 1)) }
             return .struct(StructValue(name: below(2) == 0 ? "" : "Point", fields: fields))
         case 7 where tuples: return .tuple(try (0..<below(4)).map { _ in try value(depth: depth - 1) })
-        case 8: return .ref(ValueRef(target: Hash(of: [UInt8(below(256))]), targetKind: [.map, .list, .blob][below(3)]))
+        case 8:
+            // A Ref must name a stored chunk (a store refuses a dangling one): a Blob's root.
+            let target = try Blob.build([UInt8](repeating: UInt8(below(256)), count: 2000), store: store)
+            return .ref(ValueRef(target: target.root.hash, targetKind: .blob))
         default: return scalar()
         }
     }

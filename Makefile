@@ -4,7 +4,7 @@ SWIFT ?= swift
 DEB_PACKAGES := pkg-config libsqlite3-dev libzstd-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build release test demo bench clean
+.PHONY: deps build release test demo bench clean fuzz
 
 deps:
 	@missing=""; \
@@ -35,3 +35,11 @@ bench: deps
 
 clean:
 	rm -rf .build
+
+# The fuzz tests of `make test`, each target run for FUZZ_SECONDS from a new seed (printed;
+# CAIRN_FUZZ_SEED=N replays one). Findings land in .build/fuzz-findings/ (docs/fuzzing.md).
+FUZZ_SECONDS ?= 60
+FUZZ_SEED ?= $(shell date +%s)
+fuzz: deps
+	$(SWIFT) build --build-tests
+	CAIRN_FUZZ_SECONDS=$(FUZZ_SECONDS) CAIRN_FUZZ_SEED=$(FUZZ_SEED) $(SWIFT) test --skip-build --filter CairnFuzzTests

@@ -72,5 +72,11 @@ let package = Package(
             "CairnSync", "CairnRemote", "CairnServer", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "HTTPTypes", package: "swift-http-types")]),
         .testTarget(name: "CairnCLITests", dependencies: ["CairnStore"]),
+        // Seeded mutation fuzzing of every decoder (docs/fuzzing.md); `make fuzz` runs it longer.
+        .testTarget(name: "CairnFuzzTests", dependencies: [
+            "CairnStore", "CairnValues", "CairnTables", "CairnVersioning", "CairnSync", "CairnRemote", "CairnServer",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log")]),
     ]
 )

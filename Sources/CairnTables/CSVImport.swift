@@ -11,6 +11,11 @@ public struct ImportedTable: Sendable {
 /// Reading files into tables: CSV here, NDJSON and JSON arrays of objects in
 /// `NDJSONImport.swift`. Each streams its file and builds the rows tree in bounded memory.
 public enum TableImport {
+    /// The most columns a CSV header may name. A row of more could not fit in a chunk (each
+    /// cell takes a byte at least, and a schema of that many names more), so a wider file is
+    /// refused at its header instead of after the whole file has been read.
+    public static let maxColumns = 65_536
+
     /// Options recorded in the schema, so export gives back what was imported.
     public struct Options: Sendable {
         /// The key columns, in key order (default: the first column).
@@ -35,6 +40,9 @@ public enum TableImport {
         var csv = CSVReader(refill: file.read)
         guard let header = try csv.next() else { throw ImportError("\(path) is empty: no header row") }
         let columns = header.fields
+        guard columns.count <= maxColumns else {
+            throw ImportError("line 1: \(columns.count) columns, over the \(maxColumns) a table may have")
+        }
         if let dup = firstDuplicate(columns) { throw ImportError("line 1: column '\(dup)' appears twice") }
         if columns.contains(where: \.isEmpty) { throw ImportError("line 1: a column has no name") }
         let key = options.key ?? [columns[0]]

@@ -45,7 +45,9 @@ public struct Blob: Sendable, Hashable {
 
     public func bytes() throws -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(Int(count))
+        // The count comes from the Ref, which a hostile chunk may set to anything: reserve no
+        // more than it plausibly holds, and let the real leaves decide.
+        out.reserveCapacity(Int(min(count, 1 << 26)))
         try forEachPiece { out.append(contentsOf: $0); return true }
         return out
     }

@@ -44,12 +44,15 @@ public struct Schema: Sendable, Hashable {
         guard !keyNames.isEmpty else { throw SchemaError.noKey }
         var columns: [Column] = []
         var taken = Set<UInt64>()
+        // A set, not a scan of `columns`: a CSV header of a million columns took hours.
+        var seen = Set<String>()
+        let keySet = Set(keyNames)
         var slot = 0
         for n in names {
-            guard !columns.contains(where: { $0.name == n }) else { throw SchemaError.duplicateColumn(n) }
+            guard seen.insert(n).inserted else { throw SchemaError.duplicateColumn(n) }
             let id = Self.columnID(for: n, taken: taken)
             taken.insert(id)
-            if keyNames.contains(n) {
+            if keySet.contains(n) {
                 columns.append(Column(name: n, id: id, slot: nil))
             } else {
                 columns.append(Column(name: n, id: id, slot: slot))

@@ -38,8 +38,11 @@ clean:
 
 # The fuzz tests of `make test`, each target run for FUZZ_SECONDS from a new seed (printed;
 # CAIRN_FUZZ_SEED=N replays one). Findings land in .build/fuzz-findings/ (docs/fuzzing.md).
+# Then the SIGKILL tests of docs/reliability.md, KILL_ROUNDS kills per command (25 in make test).
 FUZZ_SECONDS ?= 60
 FUZZ_SEED ?= $(shell date +%s)
+KILL_ROUNDS ?= 100
 fuzz: deps
 	$(SWIFT) build --build-tests
 	CAIRN_FUZZ_SECONDS=$(FUZZ_SECONDS) CAIRN_FUZZ_SEED=$(FUZZ_SEED) $(SWIFT) test --skip-build --filter CairnFuzzTests
+	CAIRN_KILL_ROUNDS=$(KILL_ROUNDS) $(SWIFT) test --skip-build --filter 'ReliabilityTests/sigkill'

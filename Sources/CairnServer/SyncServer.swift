@@ -236,6 +236,8 @@ public final class SyncServer: Sendable {
             throw ServerFailure.from(error)
         }
         let updates = decoder.updates ?? []
+        // The receiver's writer record keeps what arrived from a gc until the refs have moved.
+        defer { receiver.endWriting() }
         let results = try await offload { try service.applyUpdates(updates) }
         return Self.ok(Wire.encodeResults(results), type: "text/plain; charset=utf-8")
     }

@@ -24,3 +24,13 @@ package final class Lock: @unchecked Sendable {
         return try body()
     }
 }
+
+/// A value behind a lock.
+package final class Locked<Value>: @unchecked Sendable {
+    private let lock = Lock()
+    private var value: Value
+    package init(_ value: Value) { self.value = value }
+    package func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        try lock.withLock { try body(&value) }
+    }
+}

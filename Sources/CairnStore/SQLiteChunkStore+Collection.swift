@@ -16,6 +16,8 @@ public struct CollectionStart: Sendable {
     public let roots: [Hash]
     /// How many reflog entries the roots come from.
     public let reflogEntries: Int
+    /// The newest reflog entry when the gc began: entries made since are not the gc's to drop.
+    public let reflogNewest: Int64
 }
 
 /// One step of a sweep: the chunks deleted, or, when some chunk of the step was stamped again
@@ -44,6 +46,19 @@ extension SQLiteChunkStore {
     /// every ref, and the targets of the reflog entries made at `cutoff` (seconds since 1970)
     /// or later, or while a live writer was running. Refused when another gc is collecting.
     public func beginCollection(keepingReflogSince cutoff: Int64) throws -> CollectionStart {
+        // One gc of a file at a time in this process (its id cannot tell two apart).
+        guard Self.collections.withLock({ $0.insert(path).inserted }) else {
+            throw StoreError.busy("another gc of this store is running in this process")
+        }
+        do { return try startCollection(keepingReflogSince: cutoff) } catch {
+            Self.collections.withLock { _ = $0.remove(path) }
+            throw error
+        }
+    }
+
+    static let collections = Locked(Set<String>())
+
+    private func startCollection(keepingReflogSince cutoff: Int64) throws -> CollectionStart {
         try withConnection { conn in
             try conn.transaction {
                 let st = try conn.statement("SELECT generation, collecting FROM totals WHERE id = 0")
@@ -88,7 +103,9 @@ extension SQLiteChunkStore {
                     if let h = log.hash(1) { roots.append(h) }
                 }
                 log.reset()
-                return CollectionStart(generation: generation, keepFrom: keepFrom, roots: roots, reflogEntries: entries)
+                let newest = try conn.scalarInt("SELECT coalesce(max(id), 0) FROM reflog") ?? 0
+                return CollectionStart(generation: generation, keepFrom: keepFrom, roots: roots, reflogEntries: entries,
+                                       reflogNewest: newest)
             }
         }
     }
@@ -145,17 +162,23 @@ extension SQLiteChunkStore {
         }
     }
 
-    /// Ends a collection: writers stop stamping what they reference, and the reflog entries
-    /// older than `cutoff` go. Returns how many entries went.
+    /// Ends the collection `start` began: writers stop stamping what they reference, and the
+    /// reflog entries older than `cutoff` go, but not those made since the gc began, nor those
+    /// a live writer's record kept (made at `keepFrom` or later). Returns how many went.
     @discardableResult
-    public func endCollection(droppingReflogBefore cutoff: Int64) throws -> Int {
-        try withConnection { conn in
+    public func endCollection(_ start: CollectionStart, droppingReflogBefore cutoff: Int64) throws -> Int {
+        defer { Self.collections.withLock { _ = $0.remove(path) } }
+        return try withConnection { conn in
             try conn.transaction {
-                let drop = try conn.statement("DELETE FROM reflog WHERE time < ?")
+                let drop = try conn.statement("DELETE FROM reflog WHERE time < ? AND gen < ? AND id <= ?")
                 try drop.bind(1, cutoff)
+                try drop.bind(2, start.keepFrom)
+                try drop.bind(3, start.reflogNewest)
                 try drop.step()
                 let dropped = conn.changes
-                try conn.execute("UPDATE totals SET collecting = 0 WHERE id = 0")
+                let clear = try conn.statement("UPDATE totals SET collecting = 0 WHERE id = 0 AND collecting = ?")
+                try clear.bind(1, Int64(getpid()))
+                try clear.step()
                 return dropped
             }
         }
@@ -168,8 +191,11 @@ extension SQLiteChunkStore {
     public func reclaimSpace(pagesPerStep: Int = 512) throws -> (before: Int, after: Int) {
         let before = fileSize()
         // One step at a time under the lock, so this process's writers get their turns too.
+        // It stops when a step frees nothing (a file whose auto_vacuum is not INCREMENTAL).
+        var left = Int64.max
         while try withConnection({ conn in
-            guard let free = try conn.scalarInt("PRAGMA freelist_count"), free > 0 else { return false }
+            guard let free = try conn.scalarInt("PRAGMA freelist_count"), free > 0, free < left else { return false }
+            left = free
             try conn.execute("PRAGMA incremental_vacuum(\(pagesPerStep))")
             return true
         }) {}

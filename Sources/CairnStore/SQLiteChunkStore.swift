@@ -47,6 +47,7 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
     static let schema4 = """
         CREATE TABLE reflog(id INTEGER PRIMARY KEY, name TEXT NOT NULL, old BLOB, new BLOB, time INTEGER NOT NULL, gen INTEGER NOT NULL);
         CREATE INDEX reflog_time ON reflog(time);
+        CREATE INDEX reflog_gen ON reflog(gen);
         CREATE TABLE writers(id INTEGER PRIMARY KEY, pid INTEGER NOT NULL, gen INTEGER NOT NULL, started INTEGER NOT NULL);
         CREATE INDEX chunks_gen ON chunks(gen);
         """
@@ -207,10 +208,17 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
     /// has a file-size limit (SQLite reports EFBIG as a plain write error).
     static func writesCannotGrow(_ path: String) -> Bool {
         var lim = rlimit()
-        if getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &lim) == 0 && lim.rlim_cur != rlim_t.max { return true }
+        if getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &lim) == 0 && lim.rlim_cur != rlim_t.max {
+            // The file or its WAL has reached the limit (within a page or two).
+            for p in [path, path + "-wal"] {
+                var s = stat()
+                if stat(p, &s) == 0 && UInt64(s.st_size) + (1 << 17) >= UInt64(lim.rlim_cur) { return true }
+            }
+        }
         var fs = statvfs()
-        let dir = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        guard statvfs(dir.isEmpty ? "." : dir, &fs) == 0 else { return false }
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        guard statvfs(dir, &fs) == 0 else { return false }
         return UInt64(fs.f_bavail) * UInt64(fs.f_bsize) < 1 << 20
     }
 

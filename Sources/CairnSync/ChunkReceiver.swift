@@ -46,7 +46,9 @@ public final class ChunkReceiver: @unchecked Sendable {
     /// first batch is written: until the refs move onto what arrived, a gc keeps it.
     private var writerRecord: Int64?
 
-    private func endWriting() {
+    /// Ends the transfer's writer record: once the refs have moved onto what arrived (a
+    /// `flush(moving:)` with moves ends it itself), or when what arrived is abandoned.
+    public func endWriting() {
         if let id = writerRecord {
             writerRecord = nil
             store.endWriting(id)

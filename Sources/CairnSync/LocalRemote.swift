@@ -28,6 +28,8 @@ public final class LocalRemote: SyncRemote, @unchecked Sendable {
         let receiver = ChunkReceiver(store: service.chunks)
         for try await batch in chunks() { try receiver.add(batch) }
         try receiver.flush(moving: [])
+        // The receiver's writer record keeps what arrived from a gc until the refs have moved.
+        defer { receiver.endWriting() }
         return try service.applyUpdates(updates)
     }
 

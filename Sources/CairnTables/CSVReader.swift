@@ -1,4 +1,5 @@
 import CairnStore
+import CairnValues
 /// An RFC 4180 CSV reader: fields separated by commas, records by CRLF or LF, fields quoted
 /// with `"` (a quote inside written twice) and free to hold commas and newlines.
 package struct CSVReader {
@@ -48,6 +49,9 @@ package struct CSVReader {
                     if afterQuote { throw ImportError("line \(line): characters after a closing quote") }
                     pos = j
                 }
+            }
+            if record.bytes.count > Format.maxImportedTextBytes {
+                throw ImportError("line \(start): a record longer than \(Format.maxImportedTextBytes >> 20) MiB (import long text as a blob)")
             }
             guard let c = try peek() else {
                 if quoted { throw ImportError("line \(start): a quoted field is not closed before the end of the file") }

@@ -213,6 +213,9 @@ struct LineReader {
             pending.removeSubrange(..<start)
             start = 0
             searchFrom = pending.count
+            if pending.count > Format.maxImportedTextBytes {
+                throw ImportError("a line longer than \(Format.maxImportedTextBytes >> 20) MiB (import long text as a blob)")
+            }
             let piece = try file.read()
             if piece.isEmpty { finished = true } else { pending.append(contentsOf: piece) }
         }

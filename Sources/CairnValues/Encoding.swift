@@ -47,6 +47,10 @@ public enum Format {
     public static let inlineLimit = 1024
     /// A string of more UTF-8 bytes than this is stored out of line, as a Blob tree.
     public static let stringInlineLimit = 4096
+    /// The longest string an importer reads (a JSON string, a CSV record, an NDJSON line), in
+    /// bytes: longer text is refused with a clear error, so that one value cannot take the
+    /// memory of a whole import (text this long belongs in a Blob: `import --format blob`).
+    public static let maxImportedTextBytes = 16 << 20
     /// Nesting deeper than this is refused when decoding, so a hostile chunk cannot exhaust
     /// the stack, and refused when a value is written (``ValueError/tooDeep``), so nothing is
     /// stored that could not be read back. JSON input is held to the same limit.

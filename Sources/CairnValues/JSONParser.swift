@@ -241,6 +241,9 @@ package struct JSONParser {
         scratch.removeAll(keepingCapacity: true)
         var high: UInt8 = 0
         while true {
+            if scratch.count > Format.maxImportedTextBytes {
+                throw fail("a string longer than \(Format.maxImportedTextBytes >> 20) MiB (import long text as a blob)", at: start)
+            }
             guard let c = try src.next() else { throw fail("unterminated string", at: start) }
             switch c {
             case UInt8(ascii: "\""):

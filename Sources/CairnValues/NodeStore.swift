@@ -171,15 +171,27 @@ public final class NodeStore: @unchecked Sendable {
         do {
             let moved = try chunks.put(batch, moving: moves)
             lock.withLock { inFlight.removeAll() }
-            if !moved { try chunks.put(batch) } else if !moves.isEmpty { endWriting() }
+            if !moved {
+                // Kept for the caller's retry, which builds on them: a gc must not take them.
+                try beginWriting()
+                try chunks.put(batch)
+            } else if !moves.isEmpty {
+                endWriting()
+            }
             return moved
         } catch {
-            // Keep the nodes readable and buffered, as a failed flush leaves them.
+            // Keep the nodes readable and buffered, as a failed flush leaves them, for a later
+            // flush (after a busy store, a full disk, an I/O error). Not a batch the store
+            // refused as incomplete: it can never be stored, and would fail every later flush.
+            var storable = true
+            if case StoreError.missingReferences = error { storable = false }
             lock.withLock {
-                for w in batch where pendingNodes[w.chunk.hash] == nil {
-                    pendingNodes[w.chunk.hash] = w.chunk.data
-                    pending.append(w)
-                    pendingBytes += w.chunk.data.count
+                if storable {
+                    for w in batch where pendingNodes[w.chunk.hash] == nil {
+                        pendingNodes[w.chunk.hash] = w.chunk.data
+                        pending.append(w)
+                        pendingBytes += w.chunk.data.count
+                    }
                 }
                 inFlight.removeAll()
             }

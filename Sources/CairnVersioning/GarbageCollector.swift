@@ -54,10 +54,10 @@ public enum GarbageCollector {
             var candidates: [Hash] = []
             try store.forEachHash { h in if !marked.contains(h) { candidates.append(h) } }
             try sweep(store, candidates, keepFrom: start.keepFrom, report: &report, progress: progress)
-            report.reflogEntriesDropped = try store.endCollection(droppingReflogBefore: cutoff)
+            report.reflogEntriesDropped = try store.endCollection(start, droppingReflogBefore: cutoff)
         } catch {
             // Writers stop stamping; the reflog stays as it was.
-            _ = try? store.endCollection(droppingReflogBefore: Int64.min)
+            _ = try? store.endCollection(start, droppingReflogBefore: Int64.min)
             throw error
         }
         progress?(.reclaiming, 0, nil)
@@ -75,7 +75,9 @@ public enum GarbageCollector {
             var next: [Hash] = []
             for start in stride(from: 0, to: frontier.count, by: 4096) {
                 let part = Array(frontier[start..<min(frontier.count, start + 4096)])
-                for (_, refs) in try references(of: part, in: store) {
+                for (h, refs) in try references(of: part, in: store) {
+                    // What is under a damaged chunk cannot be known: nothing is dropped then.
+                    guard let refs else { throw StoreError.corruptChunk(h, reason: "it is damaged, so gc cannot tell what it reaches; run 'cairn fsck'") }
                     for r in refs where marked.insert(r).inserted { next.append(r) }
                 }
             }
@@ -85,16 +87,26 @@ public enum GarbageCollector {
         return marked
     }
 
-    /// The references of the chunks among `hashes` that are present, read from their bytes on
-    /// both cores. A chunk that does not decompress or parse references nothing here (fsck
-    /// names it).
-    static func references(of hashes: [Hash], in store: any ChunkStore) throws -> [Hash: [Hash]] {
+    /// The references of the chunks among `hashes` that are present: those read from their
+    /// bytes (checked against their hash, on both cores) and those recorded beside them, both.
+    /// Nil for a chunk whose bytes do not check, decompress or parse and that has none recorded.
+    static func references(of hashes: [Hash], in store: any ChunkStore) throws -> [Hash: [Hash]?] {
         let stored = try store.getStored(hashes)
-        let refs = try parallelMap(stored) { c, decoder -> [Hash] in
-            guard let data = try? c.decompressed(using: decoder) else { return [] }
-            return (try? ChunkReferences.of(Chunk(hash: c.hash, data: data))) ?? []
+        let recorded = try store.storedRefs(hashes)
+        let parsed = try parallelMap(stored) { c, decoder -> [Hash]? in
+            guard let chunk = try? c.verified(using: decoder) else { return nil }
+            return try? ChunkReferences.of(chunk)
         }
-        return Dictionary(zip(stored.map(\.hash), refs), uniquingKeysWith: { a, _ in a })
+        var out: [Hash: [Hash]?] = [:]
+        for (c, p) in zip(stored, parsed) {
+            guard let p else {
+                out[c.hash] = .some(nil)  // damaged: a record alone is not trusted
+                continue
+            }
+            let r = recorded[c.hash] ?? []
+            out[c.hash] = .some(r.isEmpty || r == p ? p : Array(Set(p).union(r)))
+        }
+        return out
     }
 
     /// Deletes `candidates`, parents first, sparing any a writer stamped since the mark and
@@ -107,7 +119,7 @@ public enum GarbageCollector {
         for start in stride(from: 0, to: candidates.count, by: 4096) {
             let part = Array(candidates[start..<min(candidates.count, start + 4096)])
             for (h, refs) in try references(of: part, in: store) {
-                let inside = refs.filter { isCandidate.contains($0) }
+                let inside = (refs ?? []).filter { isCandidate.contains($0) }
                 if !inside.isEmpty { children[h] = inside }
             }
         }

@@ -87,12 +87,21 @@ public final class Repository: @unchecked Sendable {
     /// passed. `body` reads what it edits afresh each time, so it re-applies itself to what the
     /// other writer left.
     public func retryingConcurrentUpdates<T>(_ body: () throws -> T) throws -> T {
+        // A retry edits the branch the first attempt edited: if another process checks out
+        // another branch meanwhile, the edit fails rather than land there.
+        let startBranch = try currentBranch()
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         let start = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
         var attempt = 0
         while true {
-            do { return try body() } catch RepositoryError.concurrentUpdate(let what) {
+            do {
+                if attempt > 0, try currentBranch() != startBranch {
+                    throw RepositoryError.concurrentUpdate("the current branch (now \(try currentBranch()), was \(startBranch))")
+                }
+                return try body()
+            } catch RepositoryError.concurrentUpdate(let what) {
+                if attempt > 0, try currentBranch() != startBranch { throw RepositoryError.concurrentUpdate(what) }
                 clock_gettime(CLOCK_MONOTONIC, &ts)
                 guard Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9 - start < retryTimeout else {
                     throw RepositoryError.concurrentUpdate(what)

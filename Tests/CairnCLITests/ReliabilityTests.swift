@@ -20,6 +20,18 @@ import Testing
         return p
     }
 
+    /// Starts a shell script in `dir` with `$CAIRN` naming the binary under test.
+    func startScript(_ script: String, in dir: String, env: [String: String] = [:], stdout: Any = FileHandle.nullDevice) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", script]
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        p.environment = ProcessInfo.processInfo.environment.merging(env.merging(["CAIRN": CLIRunner.binary]) { a, _ in a }) { $1 }
+        p.standardOutput = stdout
+        try p.run()
+        return p
+    }
+
     /// Runs each command at once, waits for all, returns their exit codes.
     func runAtOnce(_ commands: [[String]], in dir: String) throws -> [Int32] {
         let ps = try commands.map { try start($0, in: dir) }
@@ -76,16 +88,7 @@ import Testing
             done
             """
         let outs: [Pipe] = (0..<processes).map { _ in Pipe() }
-        let ps: [Process] = try (0..<processes).map { n in
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/sh")
-            p.arguments = ["-c", script]
-            p.currentDirectoryURL = URL(fileURLWithPath: ws.path)
-            p.environment = ProcessInfo.processInfo.environment.merging(["CAIRN": CLIRunner.binary, "P": "\(n)"]) { $1 }
-            p.standardOutput = outs[n]
-            try p.run()
-            return p
-        }
+        let ps = try (0..<processes).map { n in try startScript(script, in: ws.path, env: ["P": "\(n)"], stdout: outs[n]) }
         var reported: [String] = []
         for (p, o) in zip(ps, outs) {
             reported += String(decoding: o.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").map(String.init)
@@ -124,13 +127,7 @@ import Testing
               "$CAIRN" commit -m "round $i" >/dev/null || exit 13
             done
             """
-        let writer = Process()
-        writer.executableURL = URL(fileURLWithPath: "/bin/sh")
-        writer.arguments = ["-c", script]
-        writer.currentDirectoryURL = URL(fileURLWithPath: ws.path)
-        writer.environment = ProcessInfo.processInfo.environment.merging(["CAIRN": CLIRunner.binary]) { $1 }
-        writer.standardOutput = FileHandle.nullDevice
-        try writer.run()
+        let writer = try startScript(script, in: ws.path)
         var gcs = 0
         while writer.isRunning {
             let r = try cli.run("gc", "--prune=now")
@@ -200,12 +197,7 @@ import Testing
               rm -rf ../c$i; "$CAIRN" clone "$URL" ../c$i >/dev/null 2>&1 || exit 13
             done
             """
-        let client = Process()
-        client.executableURL = URL(fileURLWithPath: "/bin/sh")
-        client.arguments = ["-c", script]
-        client.currentDirectoryURL = URL(fileURLWithPath: ws.path + "/a")
-        client.environment = ProcessInfo.processInfo.environment.merging(["CAIRN": CLIRunner.binary, "URL": server.url]) { $1 }
-        try client.run()
+        let client = try startScript(script, in: ws.path + "/a", env: ["URL": server.url])
         var gcs = 0
         while client.isRunning {
             let r = try hub.run("gc", "--prune=now")

@@ -9,7 +9,7 @@ usage: maintenance.py CAIRN ROWS1M.csv ROWS10M.csv WORKDIR
 - gc_space_vs_fresh: the store's size after that gc over the size of a fresh import of what is
   left (the 1M-row table alone), both checkpointed (target <= 1.10).
 """
-import os, shutil, subprocess, sys, time
+import json, os, shutil, subprocess, sys, time
 
 
 def figure(name, value, unit):
@@ -70,8 +70,9 @@ def main():
     run([cairn, "checkout", "main"], s)
     run([cairn, "branch", "-D", "side"], s)
     before = size(s)
-    t, m, out = run([cairn, "gc", "--prune=now"], s)
+    t, m, out = run([cairn, "gc", "--prune=now", "--json"], s)
     figure("gc_s", t, "s")
+    figure("gc_longest_step_ms", json.loads(out)["longest_step_ms"], "ms")
     figure("gc_peak_mb", m, "MB")
     figure("gc_store_before_mb", before / 1e6, "MB")
     figure("gc_store_after_mb", size(s) / 1e6, "MB")

@@ -188,7 +188,7 @@ extension SQLiteChunkStore {
     /// to a write transaction so writers wait briefly, then checkpoints the WAL. Returns the
     /// file's size before and after, in bytes.
     @discardableResult
-    public func reclaimSpace(pagesPerStep: Int = 512) throws -> (before: Int, after: Int) {
+    public func reclaimSpace(pagesPerStep: Int = 512, stepTook: (Double) -> Void = { _ in }) throws -> (before: Int, after: Int) {
         let before = fileSize()
         // One step at a time under the lock, so this process's writers get their turns too.
         // It stops when a step frees nothing (a file whose auto_vacuum is not INCREMENTAL).
@@ -196,7 +196,11 @@ extension SQLiteChunkStore {
         while try withConnection({ conn in
             guard let free = try conn.scalarInt("PRAGMA freelist_count"), free > 0, free < left else { return false }
             left = free
+            var a = timespec(), b = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &a)
             try conn.execute("PRAGMA incremental_vacuum(\(pagesPerStep))")
+            clock_gettime(CLOCK_MONOTONIC, &b)
+            stepTook(Double(b.tv_sec - a.tv_sec) * 1000 + Double(b.tv_nsec - a.tv_nsec) / 1e6)
             return true
         }) {}
         try withConnection { conn in

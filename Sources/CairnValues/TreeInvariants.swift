@@ -19,11 +19,24 @@ public struct TreeProblem: Sendable, Equatable, CustomStringConvertible {
     public var description: String { node.map { "node \($0): \(problem)" } ?? problem }
 }
 
+/// The subtrees already found sound, shared between the checks of many trees (every commit's
+/// trees in `fsck`), so a subtree two trees share is checked once. A subtree's soundness
+/// depends only on its bytes, its level and whether it is the rightmost of its level; what the
+/// tree around it needs is its first and last keys.
+package final class TreeCheckMemo: @unchecked Sendable {
+    struct Key: Hashable { let hash: Hash; let level: Int; let rightmost: Bool; let keyed: Bool }
+    var sound: [Key: (first: [UInt8]?, last: [UInt8]?)] = [:]
+    package init() {}
+    /// How many subtrees are remembered.
+    package var count: Int { sound.count }
+}
+
 extension TreeRoot {
     /// The problems of the tree under this root; empty when it is sound. Throws only when a
     /// node cannot be read or parsed (a missing or corrupt chunk).
-    func invariantProblems(kind: TreeKind, store: NodeStore, storedRoot: Bool = false) throws -> [TreeProblem] {
+    func invariantProblems(kind: TreeKind, store: NodeStore, storedRoot: Bool = false, memo: TreeCheckMemo? = nil) throws -> [TreeProblem] {
         var checker = TreeChecker(kind: kind, store: store)
+        checker.memo = memo
         let root = try store.rootNode(self)
         let id: Hash? = isInline ? nil : root.hash
         if !isInline {
@@ -45,6 +58,21 @@ extension ProllyMap {
     }
 }
 
+extension Value {
+    /// The tree problems of this value's tree, if it is one (a table's rows, a Map, Set, List or
+    /// Blob), with `memo` skipping the subtrees already checked; rows are not decoded.
+    package func treeProblems(memo: TreeCheckMemo, storedRoot: Bool = false) throws -> [TreeProblem] {
+        switch self {
+        case .table(let t): try t.rows.root.invariantProblems(kind: .map, store: t.rows.store, memo: memo)
+        case .map(let m): try m.root.invariantProblems(kind: .map, store: m.store, storedRoot: storedRoot, memo: memo)
+        case .set(let x): try x.root.invariantProblems(kind: .set, store: x.store, memo: memo)
+        case .list(let l): try l.root.invariantProblems(kind: .list, store: l.store, memo: memo)
+        case .blob(let b): try b.root.invariantProblems(kind: .blob, store: b.store, memo: memo)
+        default: []
+        }
+    }
+}
+
 extension ProllySet {
     public func invariantProblems() throws -> [TreeProblem] { try root.invariantProblems(kind: .set, store: store) }
 }
@@ -60,7 +88,12 @@ extension Blob {
 extension Table {
     /// The rows tree's problems, and rows that do not decode against the schema.
     public func invariantProblems() throws -> [TreeProblem] {
-        var problems = try rows.invariantProblems()
+        try rows.invariantProblems() + rowProblems()
+    }
+
+    /// The rows that do not decode against the schema (at most 100).
+    package func rowProblems() throws -> [TreeProblem] {
+        var problems: [TreeProblem] = []
         try forEachRow { k, r in
             let parts = Table.keyElements(k, columns: schema.key.count)
             if parts.count != schema.key.count || (schema.key.count > 1 && k.first != Tag.tuple.rawValue) {
@@ -83,6 +116,7 @@ private struct TreeChecker {
     var problems: [TreeProblem] = []
     /// The last leaf key seen, in tree order.
     var lastKey: [UInt8]?
+    var memo: TreeCheckMemo?
 
     init(kind: TreeKind, store: NodeStore) {
         self.kind = kind
@@ -93,30 +127,53 @@ private struct TreeChecker {
         if problems.count < 100 { problems.append(TreeProblem(node: node, problem: what)) }
     }
 
-    mutating func check(_ node: Node, id: Hash?, level: Int, rightmost: Bool) throws {
+    /// Checks the subtree under `node`; returns its first leaf key (keyed trees).
+    @discardableResult
+    mutating func check(_ node: Node, id: Hash?, level: Int, rightmost: Bool) throws -> [UInt8]? {
+        let key = id.map { TreeCheckMemo.Key(hash: $0, level: level, rightmost: rightmost, keyed: kind.isKeyed) }
+        if let key, let known = memo?.sound[key] {
+            if let first = known.first, let last = lastKey, KeyOrder.compare(last, first) >= 0 {
+                report(id, "keys out of order before this subtree")
+            }
+            if let l = known.last { lastKey = l }
+            return known.first
+        }
+        let problemsBefore = problems.count
+        let first = try checkUnmemoized(node, id: id, level: level, rightmost: rightmost)
+        if let key, let memo, problems.count == problemsBefore, first != nil || !kind.isKeyed { memo.sound[key] = (first, lastKey) }
+        return first
+    }
+
+    private mutating func checkUnmemoized(_ node: Node, id: Hash?, level: Int, rightmost: Bool) throws -> [UInt8]? {
         if node.level != level { report(id, "at level \(node.level), expected \(level)") }
         let expectedTag = node.isLeaf ? kind.leafTag : kind.nodeTag
-        guard node.tag == expectedTag else { return report(id, "a \(node.tag) node in a \(kind) tree") }
+        guard node.tag == expectedTag else {
+            report(id, "a \(node.tag) node in a \(kind) tree")
+            return nil
+        }
         checkBoundaries(node, id: id, rightmost: rightmost)
         if node.isLeaf {
-            guard kind.isKeyed else { return }
+            guard kind.isKeyed else { return nil }
             for i in 0..<node.count {
                 let k = node.keyBytes(i)
                 if let last = lastKey, KeyOrder.compare(last, k) >= 0 { report(id, "keys out of order at entry \(i)") }
                 lastKey = k
             }
-            return
+            return node.count > 0 ? node.keyBytes(0) : nil
         }
+        var first: [UInt8]?
         for i in 0..<node.count {
             let childHash = node.children[i]
             let child = try store.node(childHash, caching: false)
             let count = node.cumulative[i + 1] - node.cumulative[i]
             if child.subtreeCount != count { report(id, "entry \(i) counts \(count), its subtree holds \(child.subtreeCount)") }
-            try check(child, id: childHash, level: level - 1, rightmost: rightmost && i == node.count - 1)
+            let f = try check(child, id: childHash, level: level - 1, rightmost: rightmost && i == node.count - 1)
+            if i == 0 { first = f }
             if kind.isKeyed, let last = lastKey, node.keyBytes(i) != last {
                 report(id, "entry \(i) does not carry its subtree's last key")
             }
         }
+        return first
     }
 
     /// Whether the node's entries are cut as the chunker cuts them.

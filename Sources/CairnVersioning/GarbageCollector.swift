@@ -18,6 +18,9 @@ public struct GCReport: Sendable, Equatable {
     /// The file and its WAL, before and after.
     public var fileBytesBefore = 0
     public var fileBytesAfter = 0
+    /// The longest write transaction of the gc (its start, a sweep step, a vacuum step), in
+    /// milliseconds: the longest a writer waited for it.
+    public var longestStepMs = 0.0
     public init() {}
 }
 
@@ -41,6 +44,12 @@ public enum GarbageCollector {
 
     public enum Phase: Sendable { case marking, sweeping, reclaiming }
 
+    static func clock() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) * 1000 + Double(ts.tv_nsec) / 1e6
+    }
+
     public static func collect(_ store: SQLiteChunkStore, pruneNow: Bool = false, now: Int64 = Int64(time(nil)),
                                progress: ((Phase, Int, Int?) -> Void)? = nil) throws -> GCReport {
         if let url = try store.setting("clone.pending") { throw RepositoryError.unfinishedClone(url) }
@@ -48,7 +57,9 @@ public enum GarbageCollector {
         report.chunksBefore = try store.stats().chunks
         report.fileBytesBefore = store.fileSize()
         let cutoff = pruneNow ? Int64.max : now - reflogDays * 86_400
+        let began = clock()
         let start = try store.beginCollection(keepingReflogSince: cutoff)
+        report.longestStepMs = clock() - began
         do {
             let marked = try mark(store, from: start.roots + (try store.chunks(stampedSince: start.keepFrom)), progress: progress)
             var candidates: [Hash] = []
@@ -61,7 +72,7 @@ public enum GarbageCollector {
             throw error
         }
         progress?(.reclaiming, 0, nil)
-        let sizes = try store.reclaimSpace()
+        let sizes = try store.reclaimSpace { ms in report.longestStepMs = max(report.longestStepMs, ms) }
         report.fileBytesAfter = sizes.after
         return report
     }
@@ -147,7 +158,10 @@ public enum GarbageCollector {
         var at = 0
         while at < order.count {
             let step = order[at..<min(order.count, at + sweepStep)].filter { !spared.contains($0) }
-            switch try store.sweep(step, keepFrom: keepFrom) {
+            let t = clock()
+            let outcome = try store.sweep(step, keepFrom: keepFrom)
+            report.longestStepMs = max(report.longestStepMs, clock() - t)
+            switch outcome {
             case .renewed(let hs):
                 for h in hs { spare(h) }
             case let .deleted(n, stored, raw):

@@ -39,6 +39,7 @@ public enum StoreCheck {
 
         // 1. The reachable graph, level by level.
         var seen = Set<Hash>()
+        var valueChunks: [Hash] = []  // commits, working sets, rows out of line
         var frontier: [(Hash, Hash?)] = []  // (chunk, the parent that references it)
         for r in refs where seen.insert(r.hash).inserted { frontier.append((r.hash, nil)) }
         while !frontier.isEmpty {
@@ -62,7 +63,8 @@ public enum StoreCheck {
                     switch result {
                     case .failure(let why):
                         problem(c.hash, why)
-                    case .success(let rs):
+                    case .success(let (rs, level)):
+                        if level == nil { valueChunks.append(c.hash) }
                         if let rec = recorded[c.hash], rec != rs, !Set(rs).isSubset(of: rec) {
                             problem(c.hash, "the references recorded beside it (\(rec.count)) leave out some of the \(rs.count) it holds")
                         }
@@ -75,12 +77,25 @@ public enum StoreCheck {
             frontier = next
         }
 
-        // 2. The trees of each ref's value.
+        // 2. The trees of every commit's and working set's root, each node once (a memo of
+        //    the subtrees found sound), and the rows of each ref's tables against their schema.
         let nodes = NodeStore(store, cacheBytes: 16 << 20)
-        var checkedRoots = Set<Hash>()
+        let memo = TreeCheckMemo()
+        var roots: [Hash: ProllyMap] = [:]
+        for h in valueChunks {
+            guard let chunk = try? store.get(h) else { continue }
+            if let m = try? valueRoot(of: chunk, nodes: nodes) { roots[m.hash] = m }
+        }
+        for (_, root) in roots {
+            for p in treeProblems(root, memo: memo) { problem(p.node ?? root.hash, p.problem) }
+        }
+        var tips = Set<Hash>()
         for r in refs {
-            guard let root = try? valueRoot(of: r.hash, ref: r.name, nodes: nodes), checkedRoots.insert(root.hash).inserted else { continue }
-            for p in treeProblems(root) { problem(p.node ?? root.hash, p.problem) }
+            guard let chunk = try? store.get(r.hash), let root = try? valueRoot(of: chunk, nodes: nodes), tips.insert(root.hash).inserted else { continue }
+            try? root.forEach { _, v in
+                if case .table(let t) = v { for p in (try? t.rowProblems()) ?? [] { problem(p.node ?? root.hash, p.problem) } }
+                return true
+            }
         }
 
         // 3. Every other stored chunk: its bytes check and decode, and what it references
@@ -98,7 +113,7 @@ public enum StoreCheck {
                 var refs = recorded[c.hash] ?? []
                 switch result {
                 case .failure(let why): problem(c.hash, why + " (no ref reaches it)")
-                case .success(let rs): refs += rs
+                case .success(let (rs, _)): refs += rs
                 }
                 for r in Set(refs) where !all.contains(r) {
                     problem(r, "missing: \(c.hash) references it (no ref reaches \(c.hash))")
@@ -149,33 +164,30 @@ public enum StoreCheck {
         do { data = try c.decompressed(using: decoder) } catch { return .failure("does not decompress: \(error)") }
         let actual = Hash(of: data)
         guard actual == c.hash else { return .failure("its bytes hash to \(actual)") }
-        do { return .success(try ChunkReferences.describe(Chunk(hash: c.hash, data: data)).refs) } catch {
+        do {
+            let d = try ChunkReferences.describe(Chunk(hash: c.hash, data: data))
+            return .success((d.refs, d.treeLevel))
+        } catch {
             return .failure("does not decode: \(error)")
         }
     }
 
-    enum CheckResult { case success([Hash]), failure(String) }
+    enum CheckResult { case success(([Hash], Int?)), failure(String) }
 
-    /// The root Map a ref's value holds: a commit's root, or a working set's.
-    static func valueRoot(of hash: Hash, ref: String, nodes: NodeStore) throws -> ProllyMap? {
-        if ref.hasPrefix("working/") { return try WorkingSet.read(hash, store: nodes).root }
-        guard let chunk = try nodes.chunks.get(hash), try Commit.graphInfoIfCommit(chunk, store: nodes) != nil else { return nil }
-        return try ProllyMap.load(try Commit.decode(chunk, store: nodes).root, store: nodes)
+    /// The root Map a value chunk holds: a commit's root, or a working set's; nil for any other.
+    static func valueRoot(of chunk: Chunk, nodes: NodeStore) throws -> ProllyMap? {
+        if try Commit.graphInfoIfCommit(chunk, store: nodes) != nil {
+            return try ProllyMap.load(try Commit.decode(chunk, store: nodes).root, store: nodes)
+        }
+        return try? WorkingSet.read(chunk.hash, store: nodes).root
     }
 
-    /// The invariant problems of a root Map and of each collection it holds; a tree that
-    /// cannot be read is a problem step 1 names already.
-    static func treeProblems(_ root: ProllyMap) -> [TreeProblem] {
-        var out = (try? root.invariantProblems(storedRoot: true)) ?? []
+    /// The invariant problems of a root Map and of each collection it holds, skipping the
+    /// subtrees `memo` knows; a tree that cannot be read is a problem step 1 names already.
+    static func treeProblems(_ root: ProllyMap, memo: TreeCheckMemo) -> [TreeProblem] {
+        var out = (try? Value.map(root).treeProblems(memo: memo, storedRoot: true)) ?? []
         try? root.forEach { _, v in
-            switch v {
-            case .table(let t): out += (try? t.invariantProblems()) ?? []
-            case .map(let m): out += (try? m.invariantProblems()) ?? []
-            case .set(let s): out += (try? s.invariantProblems()) ?? []
-            case .list(let l): out += (try? l.invariantProblems()) ?? []
-            case .blob(let b): out += (try? b.invariantProblems()) ?? []
-            default: break
-            }
+            out += (try? v.treeProblems(memo: memo)) ?? []
             return true
         }
         return out

@@ -111,6 +111,50 @@ import Testing
         try fsckIsClean(cli, "after \(processes) writers")
     }
 
+    /// Two, then eight, processes, each on a branch of its own (`CAIRN_BRANCH`), editing and
+    /// committing at once for about two seconds: every branch holds every `set` and commit of
+    /// its writer that reported success.
+    @Test(arguments: [2, 8]) func processesEditingAndCommittingTheirOwnBranches(processes: Int) throws {
+        let ws = Workspace()
+        let cli = ws.cli
+        try cli.run("init")
+        try cli.run("set", "/t", "{}")
+        try cli.run("commit", "-m", "base")
+        for n in 0..<processes { #expect(try cli.run("branch", "b\(n)").code == 0) }
+        let script = """
+            i=0; end=$(( $(date +%s) + 2 ))
+            while [ $(date +%s) -lt $end ]; do
+              "$CAIRN" set /t/p$P-$i $i >/dev/null 2>&1 && echo "set p$P-$i"
+              "$CAIRN" commit -m "p$P-$i" >/dev/null 2>&1 && echo "commit p$P-$i"
+              i=$((i+1))
+            done
+            """
+        let outs: [Pipe] = (0..<processes).map { _ in Pipe() }
+        let ps = try (0..<processes).map { n in
+            try startScript(script, in: ws.path, env: ["P": "\(n)", "CAIRN_BRANCH": "b\(n)"], stdout: outs[n])
+        }
+        for (n, (p, o)) in zip(ps, outs).enumerated() {
+            let reported = String(decoding: o.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+            p.waitUntilExit()
+            let shown = try cli.run(["show", "/t", "--json"], environment: ["CAIRN_BRANCH": "b\(n)"]).stdout
+            let log = try cli.run("log", "b\(n)", "--oneline").stdout
+            #expect(reported.count >= 2, "writer \(n) did nothing")
+            for line in reported {
+                let name = String(line.split(separator: " ")[1])
+                if line.hasPrefix("set ") {
+                    #expect(shown.contains("\"\(name)\":"), "\(name) was set on b\(n) but is not there")
+                } else {
+                    #expect(log.contains(" \(name)\n"), "commit \(name) is not in b\(n)'s history")
+                }
+                #expect(name.hasPrefix("p\(n)-"))
+            }
+            // Nothing of another writer landed on this branch.
+            #expect(!shown.contains("\"p\((n + 1) % processes)-"), "b\(n) holds another writer's keys")
+        }
+        #expect(try cli.run("show", "main:/t", "--json").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "{}")
+        try fsckIsClean(cli, "after \(processes) writers on their own branches")
+    }
+
     /// gc runs again and again while writers import (re-importing content a deleted table had,
     /// so chunks gc is about to drop are put again) and remove tables.
     @Test func gcBesideWritersLosesNothing() throws {

@@ -221,5 +221,29 @@ import Testing
         let problems = try bad.invariantProblems().map(\.problem)
         #expect(problems.contains { $0.contains("no boundary") }, "\(problems)")
         #expect(problems.contains { $0.contains("counts 2") }, "\(problems)")
+        // With a memo of sound subtrees (fsck's, over every commit), a problem is found every
+        // time: only sound subtrees are remembered.
+        let memo = TreeCheckMemo()
+        for _ in 0..<2 {
+            let again = try Value.map(bad).treeProblems(memo: memo).map(\.problem)
+            #expect(again.contains { $0.contains("counts 2") }, "\(again)")
+        }
+    }
+
+    /// The memo skips a subtree two trees share, and still sees keys out of order around it.
+    @Test func aMemoOfSoundSubtreesSkipsSharedOnesAndKeepsTheOrder() throws {
+        let store = NodeStore(MemoryChunkStore())
+        let b = MapBuilder(store: store)
+        for i in 0..<20_000 { try b.append(.int(Int64(i)), .string("v\(i)")) }
+        let big = try b.finish()
+        let memo = TreeCheckMemo()
+        #expect(try Value.map(big).treeProblems(memo: memo).isEmpty)
+        let remembered = memo.count
+        #expect(remembered > 10)
+        // An edit shares all but one path with `big`: checking it adds only that path.
+        let edited = try big.setting(.int(5), to: .string("changed"))
+        #expect(try Value.map(edited).treeProblems(memo: memo).isEmpty)
+        #expect(memo.count > remembered && memo.count < remembered + 10)
+        #expect(try edited.invariantProblems().isEmpty)
     }
 }

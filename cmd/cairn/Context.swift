@@ -17,6 +17,9 @@ struct Context {
         chunks = try global.openStore(options: options)
         root = StoreDirectory.find(from: StoreDirectory.currentDirectory()) ?? "."
         repo = Repository(chunks: chunks)
+        // CAIRN_BRANCH: this process works on that branch instead of the store's current one,
+        // as each of git's worktrees has its own HEAD (writers on several branches at once).
+        if let b = getenv("CAIRN_BRANCH").map({ String(cString: $0) }), !b.isEmpty { repo.branch = b }
     }
 
     /// Where imports spill sorted runs: inside the store's folder, on the same disk.

@@ -48,6 +48,7 @@ struct GCCommand: ParsableCommand {
                 .add("reflog_entries_dropped", r.reflogEntriesDropped)
                 .add("file_bytes_before", r.fileBytesBefore)
                 .add("file_bytes_after", r.fileBytesAfter)
+                .add("longest_step_ms", r.longestStepMs)
                 .text)
         } else {
             print("Deleted \(r.chunksDeleted) of \(r.chunksBefore) chunks (\(ByteCount(r.bytesStoredFreed)) stored, \(ByteCount(r.bytesUncompressedFreed)) uncompressed)")

@@ -4,7 +4,7 @@ SWIFT ?= swift
 DEB_PACKAGES := pkg-config libsqlite3-dev libzstd-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build release test demo bench clean fuzz
+.PHONY: deps build release test demo bench clean fuzz libfuzzer
 
 deps:
 	@missing=""; \
@@ -46,3 +46,13 @@ fuzz: deps
 	$(SWIFT) build --build-tests
 	CAIRN_FUZZ_SECONDS=$(FUZZ_SECONDS) CAIRN_FUZZ_SEED=$(FUZZ_SEED) $(SWIFT) test --skip-build --filter CairnFuzzTests
 	CAIRN_KILL_ROUNDS=$(KILL_ROUNDS) $(SWIFT) test --skip-build --filter 'ReliabilityTests/sigkill'
+	$(MAKE) libfuzzer
+
+# libFuzzer (coverage-guided) on the value decoder and tree nodes, for FUZZ_SECONDS, from the
+# regression inputs: an instrumented build of its modules in .build-fuzz (a second build, so
+# not part of make test). A crash is saved as crash-*; copy it to testdata/fuzz/value/.
+libfuzzer: deps
+	$(SWIFT) build -c release --scratch-path .build-fuzz --product cairn-fuzz-value \
+	  -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library -Xswiftc -DCAIRN_LIBFUZZER
+	mkdir -p .build-fuzz/corpus && cp testdata/fuzz/value/* .build-fuzz/corpus/
+	.build-fuzz/release/cairn-fuzz-value -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 .build-fuzz/corpus

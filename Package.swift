@@ -62,6 +62,9 @@ let package = Package(
             path: "cmd/cairn"),
         // A child process that writes to a store until it is killed: the crash-safety tests drive it.
         .executableTarget(name: "cairn-crash-writer", dependencies: ["CairnStore"], path: "Tests/CrashWriter"),
+        // libFuzzer's harness for the value decoder and tree nodes (`make libfuzzer`); an
+        // ordinary build makes it a tool that replays saved inputs.
+        .executableTarget(name: "cairn-fuzz-value", dependencies: ["CairnValues"], path: "Tests/FuzzHarness"),
         .executableTarget(name: "cairn-bench", dependencies: ["CairnStore", "CairnValues", "CairnVersioning", "CairnSync", "CairnRemote"],
                           path: "bench/cairn-bench"),
         .testTarget(name: "CairnStoreTests", dependencies: ["CairnStore", "CSQLite"]),

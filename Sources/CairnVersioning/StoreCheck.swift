@@ -22,8 +22,10 @@ public struct StoreCheckReport: Sendable {
 ///   and the merges they hold): its bytes decompress and hash to its name, it decodes, the
 ///   references recorded beside it are the ones it holds, and every chunk it references is
 ///   present;
-/// - the trees of every ref's value (each table and collection of the root): keys in order,
-///   counts that add up, boundaries where the chunker puts them (`TreeInvariants`);
+/// - the trees of every commit's and working set's root (each table and collection in it):
+///   keys in order, counts that add up, boundaries where the chunker puts them
+///   (`TreeInvariants`), each node once (a subtree two trees share is checked once); and the
+///   rows of each ref's tables against their schema;
 /// - the completeness invariant over every stored chunk, reachable or not;
 /// - SQLite's `PRAGMA integrity_check`.
 /// It reads the graph a batch at a time, holding the references of what it read (not the

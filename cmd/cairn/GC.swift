@@ -65,7 +65,7 @@ struct FsckCommand: ParsableCommand {
         discussion: """
             Reads every chunk reachable from any ref, tag, remote-tracking ref, working set or merge \
             in progress: its bytes must hash to its name, decode, and reference only chunks that are \
-            present. Checks the trees of every ref's value, the completeness of every stored chunk, \
+            present. Checks the trees of every commit and working set, the completeness of every stored chunk, \
             and SQLite's integrity_check. Exits 3 when it finds a problem.
             """)
 

@@ -23,14 +23,32 @@ public func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int
     fuzzOne(Array(UnsafeBufferPointer(start: data, count: size)))
     return 0
 }
+
+public typealias FuzzArgv = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+@_silgen_name("LLVMFuzzerRunDriver")
+func runFuzzerDriver(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<FuzzArgv>,
+                     _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> Int32) -> Int32
+
+/// SwiftPM links an executable's entry point under this name: here it hands over to
+/// libFuzzer's driver (its own `main` is then not linked in).
+@_cdecl("cairn_fuzz_value_main")
+public func fuzzMain(_ argc: Int32, _ argv: FuzzArgv) -> Int32 {
+    var count = argc, args = argv
+    return runFuzzerDriver(&count, &args) { data, size in fuzzerTestOneInput(data, size) }
+}
 #else
 import Foundation
-for path in CommandLine.arguments.dropFirst() {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        print("cannot read \(path)")
-        continue
+
+@main struct Replay {
+    static func main() {
+        for path in CommandLine.arguments.dropFirst() {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                print("cannot read \(path)")
+                continue
+            }
+            fuzzOne([UInt8](data))
+            print("ok \(path)")
+        }
     }
-    fuzzOne([UInt8](data))
-    print("ok \(path)")
 }
 #endif

@@ -53,6 +53,8 @@ enum OrderedTree {
     static func entry(at p: UInt64, root: TreeRoot, store: NodeStore) throws -> (Node, Int) {
         guard p < root.count else { throw ValueError.indexOutOfRange(p, count: root.count) }
         let c = try TreeCursor.seek(store: store, root: try store.rootNode(root), position: p)
+        // A Ref whose count says more than the tree holds (damaged or hostile bytes).
+        guard !c.atEnd else { throw StoreError.corruptChunk(root.hash, reason: "its Ref counts \(root.count) entries, the tree holds fewer") }
         return (c.node, c.index)
     }
 }

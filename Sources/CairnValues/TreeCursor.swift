@@ -91,10 +91,15 @@ struct TreeCursor {
         }
         var offset = p
         while !c.node.isLeaf {
+            guard c.node.count > 0 else { throw StoreError.corruptChunk(c.node.hash, reason: "an internal node with no entries") }
             let (i, rest) = c.node.childFor(position: offset)
             c.path[c.path.count - 1].index = i
             offset = rest
             try c.descend()
+        }
+        // A node whose counts say more than its child holds (damaged or hostile bytes).
+        guard offset < UInt64(c.node.count) else {
+            throw StoreError.corruptChunk(c.node.hash, reason: "its parent counts more entries than the \(c.node.count) it holds")
         }
         c.path[c.path.count - 1].index = Int(offset)
         return c

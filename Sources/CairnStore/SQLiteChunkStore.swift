@@ -336,21 +336,26 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
     static func present(_ hashes: [Hash], _ conn: SQLiteConnection) throws -> Set<Hash> {
         var found = Set<Hash>()
         guard !hashes.isEmpty else { return found }
-        let st = try conn.statement(presentSQL)
+        try eachRow(of: try conn.statement(presentSQL), naming: hashes) { st in
+            guard let h = st.hash(0) else { throw StoreError.corruptStore(reason: "a chunk key is not a hash") }
+            found.insert(h)
+        }
+        return found
+    }
+
+    /// Runs `st`, a query whose `IN` list takes 64 hashes, over `hashes` 64 at a time, calling
+    /// `row` for each row. A short last group repeats its last hash, so the query must answer
+    /// each stored row once whatever its `IN` list repeats.
+    static func eachRow(of st: SQLiteStatement, naming hashes: [Hash], _ row: (SQLiteStatement) throws -> Void) throws {
         var i = 0
         while i < hashes.count {
             let end = min(hashes.count, i + 64)
             st.reset()
-            // A short last group repeats its last hash.
             for j in 0..<64 { try st.bind(Int32(j + 1), hashes[min(i + j, end - 1)]) }
-            while try st.step() {
-                guard let h = st.hash(0) else { throw StoreError.corruptStore(reason: "a chunk key is not a hash") }
-                found.insert(h)
-            }
+            while try st.step() { try row(st) }
             i = end
         }
         st.reset()
-        return found
     }
 
     /// Which of `hashes` are stored, as ``present(_:_:)``; while a gc collects, those found
@@ -470,30 +475,20 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
         return try readers.withReader { reader in
             do {
                 return try reader.connection.transaction(immediate: false) {
-                    let st = try reader.connection.statement(Self.recordedRefsSQL)
                     var out: [(Hash, [Hash])] = []
                     out.reserveCapacity(hashes.count)
-                    var i = 0
-                    while i < hashes.count {
-                        let end = min(hashes.count, i + 64)
-                        st.reset()
-                        // A short last group repeats its last hash; the answer names each row once.
-                        for j in 0..<64 { try st.bind(Int32(j + 1), hashes[min(i + j, end - 1)]) }
-                        while try st.step() {
-                            guard let h = st.hash(0) else { throw StoreError.corruptStore(reason: "a chunk key is not a hash") }
-                            let b = st.blob(1)
-                            // A damaged list is as good as none: the caller reads the chunk instead.
-                            guard b.count % Hash.byteCount == 0 else { continue }
-                            var refs: [Hash] = []
-                            refs.reserveCapacity(b.count / Hash.byteCount)
-                            for k in stride(from: 0, to: b.count, by: Hash.byteCount) {
-                                refs.append(Hash(bytes: UnsafeRawBufferPointer(rebasing: b[k..<k + Hash.byteCount]))!)
-                            }
-                            out.append((h, refs))
+                    try Self.eachRow(of: try reader.connection.statement(Self.recordedRefsSQL), naming: hashes) { st in
+                        guard let h = st.hash(0) else { throw StoreError.corruptStore(reason: "a chunk key is not a hash") }
+                        let b = st.blob(1)
+                        // A damaged list is as good as none: the caller reads the chunk instead.
+                        guard b.count % Hash.byteCount == 0 else { return }
+                        var refs: [Hash] = []
+                        refs.reserveCapacity(b.count / Hash.byteCount)
+                        for k in stride(from: 0, to: b.count, by: Hash.byteCount) {
+                            refs.append(Hash(bytes: UnsafeRawBufferPointer(rebasing: b[k..<k + Hash.byteCount]))!)
                         }
-                        i = end
+                        out.append((h, refs))
                     }
-                    st.reset()
                     return out
                 }
             } catch { throw Self.translate(error, path: path) }

@@ -32,6 +32,30 @@ import Testing
         return p
     }
 
+    /// Runs `processes` shell loops at once, each (with `P` = its number and `env(P)`) setting
+    /// a key of its own and committing, again and again for about two seconds; returns the
+    /// lines each printed for what succeeded: `set pP-i`, `commit pP-i`.
+    func runEditingWriters(_ processes: Int, in dir: String, commitFlags: String = "",
+                           env: (Int) -> [String: String] = { _ in [:] }) throws -> [[String]] {
+        let script = """
+            i=0; end=$(( $(date +%s) + 2 ))
+            while [ $(date +%s) -lt $end ]; do
+              "$CAIRN" set /t/p$P-$i $i >/dev/null 2>&1 && echo "set p$P-$i"
+              "$CAIRN" commit \(commitFlags) -m "p$P-$i" >/dev/null 2>&1 && echo "commit p$P-$i"
+              i=$((i+1))
+            done
+            """
+        let outs: [Pipe] = (0..<processes).map { _ in Pipe() }
+        let ps = try (0..<processes).map { n in
+            try startScript(script, in: dir, env: env(n).merging(["P": "\(n)"]) { $1 }, stdout: outs[n])
+        }
+        return zip(ps, outs).map { p, o in
+            let lines = String(decoding: o.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").map(String.init)
+            p.waitUntilExit()
+            return lines
+        }
+    }
+
     /// Runs each command at once, waits for all, returns their exit codes.
     func runAtOnce(_ commands: [[String]], in dir: String) throws -> [Int32] {
         let ps = try commands.map { try start($0, in: dir) }
@@ -78,22 +102,7 @@ import Testing
         try cli.run("init")
         try cli.run("set", "/t", "{}")
         try cli.run("commit", "-m", "base")
-        // Each process: set a key of its own, commit, again, for about two seconds.
-        let script = """
-            i=0; end=$(( $(date +%s) + 2 ))
-            while [ $(date +%s) -lt $end ]; do
-              "$CAIRN" set /t/p$P-$i $i >/dev/null 2>&1 && echo "set p$P-$i"
-              "$CAIRN" commit --allow-empty -m "p$P-$i" >/dev/null 2>&1 && echo "commit p$P-$i"
-              i=$((i+1))
-            done
-            """
-        let outs: [Pipe] = (0..<processes).map { _ in Pipe() }
-        let ps = try (0..<processes).map { n in try startScript(script, in: ws.path, env: ["P": "\(n)"], stdout: outs[n]) }
-        var reported: [String] = []
-        for (p, o) in zip(ps, outs) {
-            reported += String(decoding: o.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").map(String.init)
-            p.waitUntilExit()
-        }
+        let reported = try runEditingWriters(processes, in: ws.path, commitFlags: "--allow-empty").flatMap { $0 }
         let shown = try cli.run("show", "/t", "--json").stdout
         let log = try cli.run("log", "--oneline").stdout
         var sets = 0, commits = 0
@@ -121,21 +130,8 @@ import Testing
         try cli.run("set", "/t", "{}")
         try cli.run("commit", "-m", "base")
         for n in 0..<processes { #expect(try cli.run("branch", "b\(n)").code == 0) }
-        let script = """
-            i=0; end=$(( $(date +%s) + 2 ))
-            while [ $(date +%s) -lt $end ]; do
-              "$CAIRN" set /t/p$P-$i $i >/dev/null 2>&1 && echo "set p$P-$i"
-              "$CAIRN" commit -m "p$P-$i" >/dev/null 2>&1 && echo "commit p$P-$i"
-              i=$((i+1))
-            done
-            """
-        let outs: [Pipe] = (0..<processes).map { _ in Pipe() }
-        let ps = try (0..<processes).map { n in
-            try startScript(script, in: ws.path, env: ["P": "\(n)", "CAIRN_BRANCH": "b\(n)"], stdout: outs[n])
-        }
-        for (n, (p, o)) in zip(ps, outs).enumerated() {
-            let reported = String(decoding: o.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
-            p.waitUntilExit()
+        let writers = try runEditingWriters(processes, in: ws.path) { n in ["CAIRN_BRANCH": "b\(n)"] }
+        for (n, reported) in writers.enumerated() {
             let shown = try cli.run(["show", "/t", "--json"], environment: ["CAIRN_BRANCH": "b\(n)"]).stdout
             let log = try cli.run("log", "b\(n)", "--oneline").stdout
             #expect(reported.count >= 2, "writer \(n) did nothing")

@@ -103,7 +103,7 @@ func hex(_ bytes: [UInt8]) -> String {
         try SQLiteChunkStore.create(at: path).close()
         #expect(try rawSQLScalar(path, "PRAGMA auto_vacuum") == 2)  // 2 = INCREMENTAL
         #expect(try rawSQLScalar(path, "SELECT count(*) FROM pragma_table_info('chunks') WHERE name = 'gen'") == 1)
-        #expect(try rawSQLScalar(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('reflog', 'writers', 'chunks_gen')") == 3)
+        #expect(try rawSQLScalar(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('reflog', 'writers')") == 2)
         #expect(try rawSQLScalar(path, "SELECT count(*) FROM sqlite_master WHERE name = 'staged'") == 0)
         #expect(try rawSQLScalar(path, "PRAGMA user_version") == SQLiteChunkStore.formatVersion)
     }
@@ -133,7 +133,7 @@ func hex(_ bytes: [UInt8]) -> String {
         let s = try SQLiteChunkStore.open(at: path)
         defer { s.close() }
         #expect(try rawSQLScalar(path, "PRAGMA user_version") == SQLiteChunkStore.formatVersion)
-        #expect(try rawSQLScalar(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('reflog', 'writers', 'chunks_gen')") == 3)
+        #expect(try rawSQLScalar(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('reflog', 'writers')") == 2)
         #expect(try rawSQLScalar(path, "SELECT count(*) FROM sqlite_master WHERE name = 'staged'") == 0)
         #expect(try s.get(leaf.hash) == leaf)
         #expect(try s.stats().chunks == 1)

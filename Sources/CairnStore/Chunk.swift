@@ -23,13 +23,20 @@ public struct Chunk: Sendable, Equatable {
 
 /// A chunk to store, with the hashes of the chunks it references. The store accepts it only if
 /// each of those is already present or written in the same batch (the completeness invariant).
+///
+/// `recordsRefs` says whether the store keeps `refs` beside the chunk (``ChunkStore/storedRefs(_:)``),
+/// so a sender or gc can follow it without decompressing it. An internal tree node is written
+/// without: its references are its children's hashes, already in its bytes, and a tree has
+/// about one internal node for every hundred leaves (docs/storage.md).
 public struct ChunkWrite: Sendable {
     public let chunk: Chunk
     public let refs: [Hash]
+    public let recordsRefs: Bool
 
-    public init(_ chunk: Chunk, refs: [Hash] = []) {
+    public init(_ chunk: Chunk, refs: [Hash] = [], recordsRefs: Bool = true) {
         self.chunk = chunk
         self.refs = refs
+        self.recordsRefs = recordsRefs
     }
 }
 

@@ -27,7 +27,7 @@ public final class MemoryChunkStore: ChunkStore, LocalSettings, @unchecked Senda
     public func put(_ batch: [ChunkWrite]) throws {
         try lock.withLock {
             try ChunkStoreRules.checkComplete(batch) { hs in Set(hs.filter { chunks[$0] != nil }) }
-            for w in batch where chunks[w.chunk.hash] == nil { chunks[w.chunk.hash] = w.chunk; chunkRefs[w.chunk.hash] = w.refs }
+            for w in batch where chunks[w.chunk.hash] == nil { chunks[w.chunk.hash] = w.chunk; if w.recordsRefs { chunkRefs[w.chunk.hash] = w.refs } }
         }
     }
 
@@ -54,7 +54,7 @@ public final class MemoryChunkStore: ChunkStore, LocalSettings, @unchecked Senda
             for m in moves {
                 if let new = m.new, chunks[new] == nil, !written.contains(new) { throw StoreError.refTargetMissing(ref: m.name, target: new) }
             }
-            for w in batch where chunks[w.chunk.hash] == nil { chunks[w.chunk.hash] = w.chunk; chunkRefs[w.chunk.hash] = w.refs }
+            for w in batch where chunks[w.chunk.hash] == nil { chunks[w.chunk.hash] = w.chunk; if w.recordsRefs { chunkRefs[w.chunk.hash] = w.refs } }
             for m in moves { refTable[m.name] = m.new }
             return true
         }

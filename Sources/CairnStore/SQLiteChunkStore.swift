@@ -449,8 +449,8 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
         }
     }
 
-    /// The recorded references of the chunks among `hashes` that have them (chunks written
-    /// before format 3 have none recorded, and absent chunks none at all). 64 hashes to a
+    /// The recorded references of the chunks among `hashes` that have them (internal tree
+    /// nodes and chunks written before format 3 have none recorded, and absent chunks none at all). 64 hashes to a
     /// query, and a large request (a level of a tree a first push walks) split over the readers.
     public func storedRefs(_ hashes: [Hash]) throws -> [Hash: [Hash]] {
         let workers = hashes.count >= 512 ? Self.readWorkers : 1
@@ -549,7 +549,7 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
         }
         try insertRows(batch.count, state, conn) { i in
             let w = batch[i]
-            return (w.stored.hash, Int64(w.stored.codec.rawValue), w.stored.size, w.stored.bytes, w.refs)
+            return (w.stored.hash, Int64(w.stored.codec.rawValue), w.stored.size, w.stored.bytes, w.recordsRefs ? w.refs : nil)
         }
     }
 
@@ -561,16 +561,16 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
         try ChunkStoreRules.checkComplete(batch) { hs in try Self.present(hs, conn, touching: state) }
         try insertRows(batch.count, state, conn) { i in
             let e = pipeline.encoded(i)
-            return (batch[i].chunk.hash, e.codec.rawValue, batch[i].chunk.data.count, e.bytes, batch[i].refs)
+            return (batch[i].chunk.hash, e.codec.rawValue, batch[i].chunk.data.count, e.bytes, batch[i].recordsRefs ? batch[i].refs : nil)
         }
     }
 
     /// Inserts `count` rows stamped with the write generation, renews the generation of those
     /// already present (a gc running or to come keeps them: the writer is about to reference
     /// them), and adds the new ones to the totals. `row(i)` gives the hash, codec, uncompressed
-    /// size, stored bytes and references of row `i`.
+    /// size, stored bytes and recorded references (nil: none recorded) of row `i`.
     private static func insertRows(_ count: Int, _ state: WriteState, _ conn: SQLiteConnection,
-                                   _ row: (Int) -> (hash: Hash, codec: Int64, size: Int, bytes: [UInt8], refs: [Hash])) throws {
+                                   _ row: (Int) -> (hash: Hash, codec: Int64, size: Int, bytes: [UInt8], refs: [Hash]?)) throws {
         let insert = try conn.statement("INSERT OR IGNORE INTO chunks(hash, codec, size, data, refs, gen) VALUES (?, ?, ?, ?, ?, ?)")
         let renew = try conn.statement("UPDATE chunks SET gen = ?1 WHERE hash = ?2 AND gen < ?1")
         var added = 0, stored = 0, raw = 0
@@ -581,14 +581,18 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
             try insert.bind(2, r.codec)
             try insert.bind(3, Int64(r.size))
             try insert.bind(6, state.generation)
-            let refBytes = Self.encodeRefs(r.refs)
             try r.bytes.withUnsafeBytes { bytes in
-                try refBytes.withUnsafeBytes { refs in
-                    try insert.bind(4, borrowing: bytes)
-                    try insert.bind(5, borrowing: refs)
+                try insert.bind(4, borrowing: bytes)
+                if let recorded = r.refs {
+                    try Self.encodeRefs(recorded).withUnsafeBytes { refs in
+                        try insert.bind(5, borrowing: refs)
+                        try insert.step()
+                    }
+                } else {
+                    try insert.bindNull(5)
                     try insert.step()
-                    insert.reset()
                 }
+                insert.reset()
             }
             if conn.changes == 1 {
                 added += 1

@@ -61,13 +61,15 @@ public final class StoredChunkDecoder {
 }
 
 /// A stored chunk to write, already checked (``StoredChunk/verified(using:)``), with the
-/// chunks it references, as ``ChunkWrite`` has them.
+/// chunks it references, as ``ChunkWrite`` has them (`recordsRefs` too).
 public struct StoredChunkWrite: Sendable {
     public let stored: StoredChunk
     public let refs: [Hash]
-    public init(_ stored: StoredChunk, refs: [Hash]) {
+    public let recordsRefs: Bool
+    public init(_ stored: StoredChunk, refs: [Hash], recordsRefs: Bool = true) {
         self.stored = stored
         self.refs = refs
+        self.recordsRefs = recordsRefs
     }
 }
 
@@ -86,7 +88,7 @@ extension ChunkStore {
     /// invariant applies, and the refs move only if every one equals its `expected`.
     public func putStored(_ batch: [StoredChunkWrite], moving moves: [RefMove]) throws -> Bool {
         let decoder = StoredChunkDecoder()
-        let writes = try batch.map { ChunkWrite(try $0.stored.verified(using: decoder), refs: $0.refs) }
+        let writes = try batch.map { ChunkWrite(try $0.stored.verified(using: decoder), refs: $0.refs, recordsRefs: $0.recordsRefs) }
         return try put(writes, moving: moves)
     }
 }

@@ -153,7 +153,9 @@ public final class ChunkReceiver: @unchecked Sendable {
     /// Checks every chunk against its hash and reads its references, on every core.
     static func verify(_ batch: [StoredChunk]) throws -> [StoredChunkWrite] {
         try parallelMap(batch, parallelFrom: 64) { stored, decoder in
-            StoredChunkWrite(stored, refs: try ChunkReferences.of(try stored.verified(using: decoder)))
+            let d = try ChunkReferences.describe(try stored.verified(using: decoder))
+            // An internal tree node's references are in its bytes: not recorded (ChunkWrite).
+            return StoredChunkWrite(stored, refs: d.refs, recordsRefs: (d.treeLevel ?? 0) == 0)
         }
     }
 

@@ -200,21 +200,21 @@ package final class SendPlanner {
     /// Reads the stored bytes and parses them on every core, without checking their hashes:
     /// the receiver checks every chunk it is sent.
     private func describe(_ hashes: [Hash]) throws {
-        let todo = hashes.filter { refsOf[$0] == nil }
+        var todo = hashes.filter { refsOf[$0] == nil }
         guard !todo.isEmpty else { return }
         // Asking the receiver, with nothing of its own to match: the order of the walk does
         // not matter, so the references the store recorded will do, and the chunks are not
         // read at all. A chunk whose level is not known from its parent counts as a value.
+        // Internal tree nodes have none recorded: they are read.
         if useRecordedRefs && receiverHas != nil && oldFrontier.isEmpty && seenOld.isEmpty {
             let recorded = try source.storedRefs(todo)
-            if recorded.count == todo.count {
-                chunksRead += todo.count
-                for h in todo {
-                    refsOf[h] = recorded[h]!
-                    classOf[h] = Self.valueClass
-                }
-                return
+            chunksRead += recorded.count
+            for (h, refs) in recorded {
+                refsOf[h] = refs
+                classOf[h] = Self.valueClass
             }
+            if recorded.count == todo.count { return }
+            todo.removeAll { recorded[$0] != nil }
         }
         let stored = try source.getStored(todo)
         chunksRead += stored.count

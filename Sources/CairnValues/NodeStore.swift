@@ -101,14 +101,15 @@ public final class NodeStore: @unchecked Sendable {
         }
     }
 
-    /// Buffers a new node chunk; returns its hash. `refs` are the chunks it references.
+    /// Buffers a new node chunk; returns its hash. `refs` are the chunks it references, and
+    /// `recordsRefs` whether the store keeps them beside it (``ChunkWrite/recordsRefs``).
     @discardableResult
-    public func write(_ bytes: [UInt8], refs: [Hash]) throws -> Hash {
+    public func write(_ bytes: [UInt8], refs: [Hash], recordsRefs: Bool = true) throws -> Hash {
         let chunk = Chunk(bytes)
         let full: Bool = lock.withLock {
             if pendingNodes[chunk.hash] == nil {
                 pendingNodes[chunk.hash] = bytes
-                pending.append(ChunkWrite(chunk, refs: refs))
+                pending.append(ChunkWrite(chunk, refs: refs, recordsRefs: recordsRefs))
                 pendingBytes += bytes.count
             }
             return pendingBytes >= flushBytes

@@ -103,7 +103,7 @@ struct LevelChunker {
     mutating func close(store: NodeStore) throws -> ClosedNode? {
         guard !isEmpty else { return nil }
         let bytes = nodeBytes()
-        let hash = try store.write(bytes, refs: refs)
+        let hash = try store.write(bytes, refs: refs, recordsRefs: level == 0)
         let lastKey = kind.isKeyed ? Array(entries.bytes[lastKeyRange]) : []
         let closed = ClosedNode(hash: hash, bytes: bytes, refs: refs, subtree: subtree, lastKey: lastKey)
         reset()
@@ -118,7 +118,7 @@ struct LevelChunker {
         if TreeRoot.isInline(level: level, chunkBytes: bytes.count) {
             return TreeRoot(inlineLeaf: bytes, count: count, refs: r)
         }
-        let hash = try store.write(bytes, refs: r)
+        let hash = try store.write(bytes, refs: r, recordsRefs: level == 0)
         return TreeRoot(hash: hash, count: count, height: level + 1)
     }
 

@@ -123,7 +123,7 @@ func hex(_ bytes: [UInt8]) -> String {
             """ + chunks.map { "INSERT INTO chunks(hash, codec, size, data) VALUES (x'\(hex($0.hash.bytes))', 0, \($0.data.count), x'\(hex($0.data))');" }.joined())
     }
 
-    /// Formats 2 and 3 open as format 4: their chunks read as before with no references
+    /// Formats 2 and 3 open as the current format: their chunks read as before with no references
     /// recorded (new chunks record theirs), and gc's tables are there.
     @Test(arguments: [Int64(2), 3]) func anOldStoreMigratesToTheCurrentFormat(format: Int64) throws {
         let dir = TemporaryDirectory()
@@ -142,6 +142,26 @@ func hex(_ bytes: [UInt8]) -> String {
         #expect(try s.storedRefs([leaf.hash, parent.hash]) == [parent.hash: [leaf.hash]])
         #expect(try s.compareAndSwapRef("heads/main", expected: nil, new: parent.hash))
         #expect(try s.reflog().map(\.new) == [parent.hash])
+    }
+
+    /// Format 4 had two indexes on the reflog; format 5 drops them, keeping its entries.
+    @Test func aFormat4StoreLosesItsReflogIndexes() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("store.db")
+        let c = Chunk(Array("a commit".utf8))
+        try {
+            let s = try SQLiteChunkStore.create(at: path)
+            try s.put([ChunkWrite(c)])
+            _ = try s.compareAndSwapRef("heads/main", expected: nil, new: c.hash)
+            s.close()
+        }()
+        try rawSQL(path, "CREATE INDEX reflog_time ON reflog(time); CREATE INDEX reflog_gen ON reflog(gen); PRAGMA user_version = 4")
+        #expect(try rawSQLScalar(path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'reflog%'") == 2)
+        let s = try SQLiteChunkStore.open(at: path)
+        defer { s.close() }
+        #expect(try rawSQLScalar(path, "PRAGMA user_version") == SQLiteChunkStore.formatVersion)
+        #expect(try rawSQLScalar(path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'reflog%'") == 0)
+        #expect(try s.reflog().map(\.new) == [c.hash])
     }
 
     @Test func flippedChunkBytesAreReportedByName() throws {

@@ -133,8 +133,9 @@ extension SyncSession {
             guard let theirs = listed[RefName.branch(theirsName).description],
                   let head = try chunks.ref(.branch(current)), head != theirs,
                   try seen.isAncestor(head, of: theirs) else { return [] }
+            // A merge in progress counts as dirty; no working set ref is clean (nothing read).
             let w = try repo.workingSetState(branch: current)
-            guard !w.dirty, try repo.workingSet(branch: current).merge == nil else { return [] }
+            guard !w.dirty else { return [] }
             fastForwarded = theirs
             return [RefMove(RefName.branch(current).description, expected: head, new: theirs),
                     RefMove(RefName.working(current).description, expected: w.ref, new: nil)]

@@ -12,7 +12,9 @@ final class PendingOverlay: ChunkStore, LocalSettings, @unchecked Sendable {
         self.pending = pending
     }
 
-    func get(_ hash: Hash) throws -> Chunk? { try base.get(hash) ?? pending(hash) }
+    // The pending batch first: it holds what is being judged (a pull's new commits), and
+    // asking it costs no read of the store.
+    func get(_ hash: Hash) throws -> Chunk? { try pending(hash) ?? base.get(hash) }
     func getMany(_ hashes: [Hash]) throws -> [Hash: Chunk] {
         var out = try base.getMany(hashes)
         for h in hashes where out[h] == nil { if let c = try pending(h) { out[h] = c } }

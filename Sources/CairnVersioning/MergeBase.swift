@@ -18,9 +18,12 @@ extension Repository {
         return try walk.commonAncestors(a, b)
     }
 
-    /// Whether `ancestor` is `descendant` or one of its ancestors.
+    /// Whether `ancestor` is `descendant` or one of its ancestors. A parent of `descendant` (a
+    /// pull or push of new commits on top of the old head) is judged from `descendant` alone.
     public func isAncestor(_ ancestor: Hash, of descendant: Hash) throws -> Bool {
         if ancestor == descendant { return true }
+        guard let chunk = try chunks.get(descendant) else { throw RepositoryError.unknownRevision(descendant.description) }
+        if try Commit.graphInfo(chunk, store: store).parents.contains(ancestor) { return true }
         return try mergeBases(ancestor, descendant) == [ancestor]
     }
 }

@@ -74,22 +74,49 @@ public final class HTTPRemote: SyncRemote, @unchecked Sendable {
     }
 
     public func fetch(_ request: FetchRequest, into receiver: ChunkReceiver) async throws {
+        _ = try await receive("fetch", request, into: receiver, refsFirst: false)
+    }
+
+    /// `POST fetch-refs`: the refs and what they reach in one request. A server without the
+    /// endpoint (404 `not_found`) gets `GET refs` and `POST fetch`, as before it.
+    public func fetchRefs(_ request: FetchRequest, into receiver: ChunkReceiver) async throws -> [(name: String, hash: Hash)] {
+        if !fetchRefsUnsupported.withLock({ $0 }) {
+            do {
+                return try await receive("fetch-refs", request, into: receiver, refsFirst: true)
+            } catch SyncError.refused(404, "not_found", _) {
+                fetchRefsUnsupported.withLock { $0 = true }
+            }
+        }
+        return try await fetchRefsByListing(request, into: receiver)
+    }
+
+    private let fetchRefsUnsupported = Locked(false)
+
+    /// Sends a fetch request to `endpoint` and stores the chunk stream of its answer into
+    /// `receiver`; with `refsFirst`, the answer starts with the ref list (u32 length, then the
+    /// list as `GET refs` gives it), which is returned.
+    private func receive(_ endpoint: String, _ request: FetchRequest, into receiver: ChunkReceiver,
+                         refsFirst: Bool) async throws -> [(name: String, hash: Hash)] {
         try await withRetries {
-            var req = self.request(.POST, "fetch")
+            var req = self.request(.POST, endpoint)
             let body = Wire.encodeFetch(request)
             self.counters.add(sent: body.count)
             req.body = .bytes(ByteBuffer(bytes: body))
             let response = try await self.perform(req)
             if let n = response.headers.first(name: "Cairn-Chunks").flatMap(Int.init) { receiver.expectedChunks = n }
             var decoder = WireDecoder(expectUpdates: false)
+            var prefix = RefListPrefix(expected: refsFirst)
             do {
                 for try await buffer in response.body {
                     self.counters.add(received: buffer.readableBytes)
-                    decoder.append(buffer.readableBytesView)
+                    guard let rest = try prefix.take(buffer.readableBytesView) else { continue }
+                    decoder.append(rest)
                     while let c = try decoder.next() { try receiver.add(c) }
                 }
+                guard prefix.refs != nil else { throw WireError.malformed("the answer ended inside its ref list") }
                 try decoder.checkFinished()
                 try receiver.finishReceiving()
+                return prefix.refs!
             } catch let e as WireError {
                 throw SyncError.unavailable("\(self.url) sent a broken chunk stream: \(e)")
             } catch let e as StoreError {
@@ -293,3 +320,26 @@ struct PushBody: AsyncSequence, Sendable {
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(body: self) }
 }
 
+
+/// The ref list a `fetch-refs` answer starts with: a u32 length, then that many bytes as
+/// `GET refs` gives them. Takes the answer's buffers until it has the list, then hands on the
+/// rest (the chunk stream).
+struct RefListPrefix {
+    private(set) var refs: [(name: String, hash: Hash)]?
+    private var buffered: [UInt8] = []
+
+    init(expected: Bool) { refs = expected ? nil : [] }
+
+    /// The bytes after the list, once it is whole (possibly empty); nil while it is not.
+    mutating func take(_ bytes: some Collection<UInt8>) throws(WireError) -> [UInt8]? {
+        if refs != nil { return Array(bytes) }
+        buffered.append(contentsOf: bytes)
+        guard buffered.count >= 4 else { return nil }
+        let length = Int(buffered[0]) << 24 | Int(buffered[1]) << 16 | Int(buffered[2]) << 8 | Int(buffered[3])
+        guard length <= Wire.maxRefListBytes else { throw .malformed("a ref list of \(length) bytes") }
+        guard buffered.count >= 4 + length else { return nil }
+        refs = try Wire.decodeRefs(Array(buffered[4..<4 + length]))
+        defer { buffered = [] }
+        return Array(buffered[(4 + length)...])
+    }
+}

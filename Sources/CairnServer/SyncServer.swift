@@ -86,7 +86,7 @@ public final class SyncServer: Sendable {
         let storeName = segments.first
         let isWrite: Bool
         switch (request.method, endpoint) {
-        case (.get, "refs"), (.post, "has"), (.post, "chunks"), (.post, "fetch"): isWrite = false
+        case (.get, "refs"), (.post, "has"), (.post, "chunks"), (.post, "fetch"), (.post, "fetch-refs"): isWrite = false
         case (.post, "push"): isWrite = true
         default: throw ServerFailure(.notFound, "not_found", "no such endpoint: \(request.method) \(request.uri.path)")
         }
@@ -117,18 +117,26 @@ public final class SyncServer: Sendable {
                 }
             })
         case "fetch":
-            let body = try await collect(request, &received)
-            let fetch: FetchRequest
-            do { fetch = try Wire.decodeFetch(body) } catch { throw ServerFailure.from(error) }
-            guard fetch.wants.count <= ServerConfiguration.Limits.maxWants, fetch.haves.count <= ServerConfiguration.Limits.maxHaves,
-                  fetch.wants.count + fetch.haves.count + fetch.haveChunks.count <= configuration.limits.maxHashesPerRequest else {
-                throw ServerFailure(.contentTooLarge, "too_many_hashes",
-                                    "a fetch may name at most \(ServerConfiguration.Limits.maxWants) wants, \(ServerConfiguration.Limits.maxHaves) haves and \(configuration.limits.maxHashesPerRequest) hashes in all")
-            }
-            return stream(try await service.fetchBatches(fetch))
+            return stream(try await service.fetchBatches(try await fetchRequest(request, &received)))
+        case "fetch-refs":
+            let (refs, batches) = try await service.fetchRefsBatches(try await fetchRequest(request, &received))
+            return stream(batches, prefix: Wire.encodeRefListPrefix(refs))
         default:
             return try await push(request, service: service, &received)
         }
+    }
+
+    /// The body of a `fetch` or `fetch-refs`, within the limits on wants, haves and hashes.
+    private func fetchRequest(_ request: Request, _ received: inout Int) async throws -> FetchRequest {
+        let body = try await collect(request, &received)
+        let fetch: FetchRequest
+        do { fetch = try Wire.decodeFetch(body) } catch { throw ServerFailure.from(error) }
+        guard fetch.wants.count <= ServerConfiguration.Limits.maxWants, fetch.haves.count <= ServerConfiguration.Limits.maxHaves,
+              fetch.wants.count + fetch.haves.count + fetch.haveChunks.count <= configuration.limits.maxHashesPerRequest else {
+            throw ServerFailure(.contentTooLarge, "too_many_hashes",
+                                "a fetch may name at most \(ServerConfiguration.Limits.maxWants) wants, \(ServerConfiguration.Limits.maxHaves) haves and \(configuration.limits.maxHashesPerRequest) hashes in all")
+        }
+        return fetch
     }
 
     /// Missing or wrong tokens are 401 wherever a token is needed; a write to a read-only server is 403.
@@ -170,13 +178,14 @@ public final class SyncServer: Sendable {
         return hashes
     }
 
-    /// A chunk stream of the batches, read from the store as the client takes them.
-    private func stream(_ batches: ChunkBatches) -> Response {
+    /// A chunk stream of the batches, read from the store as the client takes them, after
+    /// `prefix` (a `fetch-refs` answer's ref list).
+    private func stream(_ batches: ChunkBatches, prefix: [UInt8] = []) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/octet-stream"
         headers[.cairnChunks] = String(batches.totalChunks)
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            var out = Wire.streamHeader()
+            var out = prefix + Wire.streamHeader()
             var count = 0
             let it = batches.makeAsyncIterator()
             // Each batch is read from the store on the thread pool, off the task pool.

@@ -123,6 +123,9 @@ public final class ChunkReceiver: @unchecked Sendable {
         return true
     }
 
+    /// How many chunks are buffered, not yet handed to the worker.
+    public var pendingCount: Int { pending.count }
+
     /// A buffered chunk not yet written, checked against its hash; nil when not buffered.
     func pendingChunk(_ hash: Hash) throws -> Chunk? {
         try pending.first { $0.hash == hash }?.verified()

@@ -33,27 +33,21 @@ extension SyncSession {
     func fetch(prune: Bool = false, createBranches: Bool = false, haveChunks: [Hash] = [],
                alsoMove: (Repository, [String: Hash]) throws -> [RefMove]) async throws -> FetchReport {
         SyncTrace.mark("fetch: start")
-        let refs = try await remote.listRefs()
-        SyncTrace.mark("fetch: listed refs")
-        let present = try chunks.hasMany(refs.map(\.hash))
-        let wants = Array(Set(refs.map(\.hash).filter { !present.contains($0) }))
-        var report = FetchReport()
-        var receiver: ChunkReceiver?
-        if !wants.isEmpty {
-            // This remote's tracking refs first: the commits it surely knows.
-            var haves = try trackedHeads()
-            let tracked = Set(haves)
-            haves += try repo.branches().map(\.commit).filter { !tracked.contains($0) }
-            let r = ChunkReceiver(store: chunks)
-            let progress = self.progress
-            r.progress = { [weak r] c, b in
-                progress?(SyncProgress(chunks: c, totalChunks: r?.expectedChunks ?? 0, bytes: b))
-            }
-            try await remote.fetch(FetchRequest(wants: wants, haves: Array(haves.prefix(1024)), haveChunks: haveChunks),
-                                   into: r)
-            SyncTrace.mark("fetch: received")
-            receiver = r
+        // This remote's tracking refs first: the commits it surely knows.
+        var haves = try trackedHeads()
+        let tracked = Set(haves)
+        haves += try repo.branches().map(\.commit).filter { !tracked.contains($0) }
+        let r = ChunkReceiver(store: chunks)
+        let progress = self.progress
+        r.progress = { [weak r] c, b in
+            progress?(SyncProgress(chunks: c, totalChunks: r?.expectedChunks ?? 0, bytes: b))
         }
+        // The refs and what they reach, in one exchange where the remote can (docs/protocol.md).
+        let refs = try await remote.fetchRefs(FetchRequest(wants: [], haves: Array(haves.prefix(1024)), haveChunks: haveChunks),
+                                              into: r)
+        SyncTrace.mark("fetch: received")
+        var report = FetchReport()
+        let receiver: ChunkReceiver? = r.chunks + r.pendingCount > 0 ? r : nil
 
         var moves: [RefMove] = []
         let trackingPrefix = RefName.Namespace.remotes.prefix + remoteName + "/"
@@ -107,6 +101,8 @@ extension SyncSession {
             if !moved { try receiver.flush(moving: []) }
             report.chunksReceived = receiver.chunks
             report.bytesReceived = receiver.bytes
+        } else {
+            r.endWriting()
         }
         if !moved { throw RepositoryError.concurrentUpdate("the remote-tracking refs of \(remoteName)") }
         SyncTrace.mark("fetch: stored, refs moved")

@@ -48,6 +48,18 @@ public final class StoreService: @unchecked Sendable {
         return batches(plan)
     }
 
+    /// What a `fetch-refs` answers: the branches and tags, and the batches of a fetch whose wants
+    /// are their targets (after `request.wants`).
+    public func fetchRefsBatches(_ request: FetchRequest) async throws -> (refs: [(name: String, hash: Hash)], batches: ChunkBatches) {
+        let listed = try refs()
+        var wants = request.wants
+        var seen = Set(wants)
+        for r in listed where seen.insert(r.hash).inserted { wants.append(r.hash) }
+        let batches = wants.isEmpty ? ChunkBatches.empty
+            : try await fetchBatches(FetchRequest(wants: wants, haves: request.haves, haveChunks: request.haveChunks))
+        return (listed, batches)
+    }
+
     /// The stored chunks of `plan`, in its order, in batches of about `batchBytes` and at most
     /// ``ChunkBatches/maxBatchChunks`` chunks.
     public func batches(_ plan: [Hash], batchBytes: Int = 1 << 20) -> ChunkBatches {

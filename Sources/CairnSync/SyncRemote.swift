@@ -15,6 +15,31 @@ public protocol SyncRemote: Sendable {
     /// ends with ``ChunkReceiver/finishReceiving()``: the caller writes the last batch with
     /// its ref moves (``ChunkReceiver/flush(moving:)``).
     func fetch(_ request: FetchRequest, into receiver: ChunkReceiver) async throws
+    /// Lists the remote's branches and tags (as ``listRefs()``) and receives everything they
+    /// and `request.wants` reach that is not reachable from `request.haves` nor among
+    /// `request.haveChunks`, as ``fetch(_:into:)`` does: a pull or a fetch in one exchange.
+    func fetchRefs(_ request: FetchRequest, into receiver: ChunkReceiver) async throws -> [(name: String, hash: Hash)]
+}
+
+extension SyncRemote {
+    public func fetchRefs(_ request: FetchRequest, into receiver: ChunkReceiver) async throws -> [(name: String, hash: Hash)] {
+        try await fetchRefsByListing(request, into: receiver)
+    }
+
+    /// ``listRefs()``, then ``fetch(_:into:)`` of the targets the receiver's store lacks (none
+    /// when it has them all): ``fetchRefs(_:into:)`` in two exchanges, for a remote without a
+    /// single one.
+    public func fetchRefsByListing(_ request: FetchRequest, into receiver: ChunkReceiver) async throws -> [(name: String, hash: Hash)] {
+        let refs = try await listRefs()
+        let present = try receiver.store.hasMany(refs.map(\.hash))
+        var wants = request.wants
+        var seen = Set(wants)
+        for r in refs where !present.contains(r.hash) && seen.insert(r.hash).inserted { wants.append(r.hash) }
+        if !wants.isEmpty {
+            try await fetch(FetchRequest(wants: wants, haves: request.haves, haveChunks: request.haveChunks), into: receiver)
+        }
+        return refs
+    }
 }
 
 /// One ref to move on the remote: from `old` (nil: it must not exist) to `new` (nil: delete

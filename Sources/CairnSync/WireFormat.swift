@@ -98,6 +98,19 @@ public enum Wire {
         return out
     }
 
+    /// The start of a `POST fetch-refs` answer: the ref list's length (u32), then the list as
+    /// ``encodeRefs(_:)`` makes it. The chunk stream follows.
+    public static func encodeRefListPrefix(_ refs: [(name: String, hash: Hash)]) -> [UInt8] {
+        let list = encodeRefs(refs)
+        var out: [UInt8] = []
+        out.reserveCapacity(4 + list.count)
+        appendU32(UInt32(list.count), to: &out)
+        return out + list
+    }
+
+    /// The longest ref list a client reads (a million refs of 60 bytes).
+    public static let maxRefListBytes = 64 << 20
+
     // MARK: Fetch requests
 
     /// `POST fetch`: want count (u32) and hashes, have count (u32) and hashes, have-chunks

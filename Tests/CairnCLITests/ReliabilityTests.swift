@@ -586,7 +586,7 @@ import Testing
         try cli.run("import", "big.csv", "--table", "t")
         try cli.run("commit", "-m", "one")
         let head = try cli.run("show", "main", "--hash").stdout
-        for (spec, args) in [("write:5", ["import", "big.csv", "--table", "u"]), ("write:12", ["import", "big.csv", "--table", "u"]),
+        for (spec, args) in [("write:5", ["import", "big.csv", "--table", "u"]), ("write:9", ["import", "big.csv", "--table", "u"]),
                              ("write:2", ["set", "/x", "1"]), ("read:3", ["export", "/t", "--format", "csv"]),
                              ("read:8", ["export", "/t", "--format", "csv"]), ("read:0", ["log"]),
                              ("write:0", ["commit", "--allow-empty", "-m", "x"])] {

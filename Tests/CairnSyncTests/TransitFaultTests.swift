@@ -67,7 +67,7 @@ final class Relay: @unchecked Sendable {
         let flips = Locked(0)
         let target = server.url
         let relay = try await Relay { req in
-            let isFetch = req.uri.path.hasSuffix("/fetch")
+            let isFetch = req.uri.path.hasSuffix("/fetch") || req.uri.path.hasSuffix("/fetch-refs")
             return try await Relay.forward(req, to: target) { bytes in
                 guard isFetch else { return bytes }
                 let n = flips.withLock { v -> Int in v += 1; return v }
@@ -97,6 +97,44 @@ final class Relay: @unchecked Sendable {
         _ = try await b.session(remote).fetch()
         #expect(try b.chunks.ref("remotes/origin/main") == a.chunks.ref("heads/main"))
         #expect(try b.reachable([try b.chunks.ref("remotes/origin/main")!]) == a.reachable([try a.chunks.ref("heads/main")!]))
+    }
+
+    /// A version-1 server without `fetch-refs` (it answers 404 `not_found`, as the protocol
+    /// lets a server that predates an endpoint): the client lists the refs and fetches, in two
+    /// requests, and asks that server no more.
+    @Test func aServerWithoutFetchRefsIsAskedForRefsThenChunks() async throws {
+        let folder = try ServerFolder()
+        let server = try await TestServer(directory: folder.root)
+        defer { Task { await server.stop() } }
+        let a = try TempStore()
+        try a.putMap("big", count: 3000)
+        try a.commit("one")
+        _ = try await a.session(HTTPRemote(url: server.url + "/hub", token: nil)).push(branch: "main")
+        let target = server.url
+        let asked = Locked<[String]>([])
+        let relay = try await Relay { req in
+            asked.withLock { $0.append(req.uri.path) }
+            guard req.uri.path.hasSuffix("/fetch-refs") else { return try await Relay.forward(req, to: target) }
+            var h = HTTPFields()
+            h[HTTPField.Name("Cairn-Protocol")!] = "1"
+            h[.contentType] = "application/json"
+            return Response(status: .notFound, headers: h,
+                            body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"error":"not_found","message":"no such endpoint"}"#)))
+        }
+        defer { Task { await relay.stop() } }
+        let b = try TempStore()
+        let remote = HTTPRemote(url: relay.url + "/hub", token: nil)
+        _ = try await b.session(remote).fetch(createBranches: true)
+        #expect(try b.chunks.ref("remotes/origin/main") == a.chunks.ref("heads/main"))
+        #expect(asked.withLock { $0 } == ["/hub/fetch-refs", "/hub/refs", "/hub/fetch"])
+        try b.chunks.setSetting("core.head", "main")
+        try a.set("/big/k00000001", .string("two"))
+        try a.commit("two")
+        _ = try await a.session(HTTPRemote(url: server.url + "/hub", token: nil)).push(branch: "main")
+        let pulled = try await b.session(remote).pull(author: "b")
+        #expect(pulled.merge.kind == .fastForward)
+        #expect(try b.chunks.ref("heads/main") == a.chunks.ref("heads/main"))
+        #expect(asked.withLock { Array($0.dropFirst(3)) } == ["/hub/refs", "/hub/fetch"])
     }
 
     @Test func aServerOfAnotherProtocolVersionOrNoCairnServerIsRefusedClearly() async throws {

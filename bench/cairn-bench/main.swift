@@ -422,12 +422,15 @@ case "merge-base" where args.count == 3:
     try mergeBaseBench(work: args[2])
 case "merge-base-again" where args.count == 3:
     try mergeBaseAgain(work: args[2])
-case "sync-incr" where args.count == 6:
-    try runBlocking { try await syncIncremental(storeDir: args[2], cloneDir: args[3], url: args[4], table: args[5]) }
+case "sync-incr" where args.count == 6 || args.count == 7:
+    try runBlocking {
+        try await syncIncremental(storeDir: args[2], cloneDir: args[3], url: args[4], table: args[5],
+                                  rounds: args.count == 7 ? Int(args[6]) ?? 6 : 6)
+    }
 case "sync-plan" where args.count == 3:
     try runBlocking { try await syncPlan(storeDir: args[2]) }
 default:
-    print("usage: cairn-bench store CSV WORKDIR | get-stages STORE.db")
+    print("usage: cairn-bench store CSV WORKDIR | get-stages STORE.db | get-loop STORE.db | tree CSV WORKDIR | merge CSV WORKDIR [--setup-only] | merge-base STORE | merge-base-again STORE | sync-incr STORE CLONE URL TABLE [ROUNDS] | sync-plan STORE")
     exit(2)
 }
 

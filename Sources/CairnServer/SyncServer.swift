@@ -238,7 +238,6 @@ public final class SyncServer: Sendable {
             if let absent = targets.first(where: { !present.contains($0) }) {
                 throw ServerFailure(.conflict, "missing_target", "a ref update names \(absent), which is neither in the store nor in the push")
             }
-            _ = try await offload { try receiver.flush(moving: []) }
         } catch let e as ServerFailure {
             throw e
         } catch {
@@ -247,7 +246,13 @@ public final class SyncServer: Sendable {
         let updates = decoder.updates ?? []
         // The receiver's writer record keeps what arrived from a gc until the refs have moved.
         defer { receiver.endWriting() }
-        let results = try await offload { try service.applyUpdates(updates) }
+        // The last batch and the ref moves in one transaction.
+        let results: [RefUpdateResult]
+        do {
+            results = try await offload { try receiver.finishReceiving(); return try service.applyUpdates(updates, landing: receiver) }
+        } catch {
+            throw ServerFailure.from(error)
+        }
         return Self.ok(Wire.encodeResults(results), type: "text/plain; charset=utf-8")
     }
 

@@ -26,11 +26,11 @@ public final class LocalRemote: SyncRemote, @unchecked Sendable {
 
     public func push(_ updates: [RefUpdate], chunks: @escaping @Sendable () -> ChunkBatches) async throws -> [RefUpdateResult] {
         let receiver = ChunkReceiver(store: service.chunks)
-        for try await batch in chunks() { try receiver.add(batch) }
-        try receiver.flush(moving: [])
         // The receiver's writer record keeps what arrived from a gc until the refs have moved.
         defer { receiver.endWriting() }
-        return try service.applyUpdates(updates)
+        for try await batch in chunks() { try receiver.add(batch) }
+        try receiver.finishReceiving()
+        return try service.applyUpdates(updates, landing: receiver)
     }
 
     public func fetch(_ request: FetchRequest, into receiver: ChunkReceiver) async throws {

@@ -111,27 +111,41 @@ public final class StoreService: @unchecked Sendable {
     /// - the branch checked out in this store is not deleted;
     /// - a branch whose working set holds uncommitted changes does not move; a clean one is
     ///   dropped with the move, so the branch's working set follows the new commit.
-    public func applyUpdates(_ updates: [RefUpdate]) throws -> [RefUpdateResult] {
+    ///
+    /// With `landing`, the receiver of the push's chunks, the rules are judged on the store as
+    /// it will be with the receiver's last batch, and that batch is written with the moves in one
+    /// transaction (a small push is then one write); should a ref have moved meanwhile, the
+    /// batch is written alone and each update tried alone.
+    public func applyUpdates(_ updates: [RefUpdate], landing receiver: ChunkReceiver? = nil) throws -> [RefUpdateResult] {
         var results: [RefUpdateResult?] = Array(repeating: nil, count: updates.count)
         var planned: [(index: Int, moves: [RefMove])] = []
         var names = Set<String>()
+        let seen = receiver.map { r in Repository(chunks: PendingOverlay(chunks) { try r.pendingChunk($0) }) } ?? repo
         for (i, u) in updates.enumerated() {
             guard names.insert(u.name).inserted else {
                 results[i] = RefUpdateResult(name: u.name, outcome: .rejected(.invalid, current: nil))
                 continue
             }
-            switch try check(u) {
+            switch try check(u, in: seen) {
             case .done(let r): results[i] = r
             case .move(let moves): planned.append((i, moves))
             }
         }
-        if try chunks.compareAndSwapRefs(planned.flatMap(\.moves)) {
+        let moves = planned.flatMap(\.moves)
+        var moved: Bool
+        if let receiver {
+            moved = try receiver.flush(moving: moves)
+            if !moved { try receiver.flush(moving: []) }
+        } else {
+            moved = try chunks.compareAndSwapRefs(moves)
+        }
+        if moved {
             for p in planned { results[p.index] = RefUpdateResult(name: updates[p.index].name, outcome: .ok) }
         } else {
             // Some ref moved meanwhile: each is tried alone.
             for p in planned {
                 let u = updates[p.index]
-                switch try check(u) {
+                switch try check(u, in: repo) {
                 case .done(let r): results[p.index] = r
                 case .move(let moves):
                     let ok = try chunks.compareAndSwapRefs(moves)
@@ -145,7 +159,8 @@ public final class StoreService: @unchecked Sendable {
 
     private enum Check { case done(RefUpdateResult); case move([RefMove]) }
 
-    private func check(_ u: RefUpdate) throws -> Check {
+    private func check(_ u: RefUpdate, in repo: Repository) throws -> Check {
+        let chunks = repo.chunks
         func reject(_ reason: RefUpdateResult.Reason, _ current: Hash? = nil) -> Check {
             .done(RefUpdateResult(name: u.name, outcome: .rejected(reason, current: current)))
         }

@@ -36,6 +36,7 @@ public struct Hash: Hashable, Comparable, Sendable {
     }
 
     /// Reads a hash from the first 20 bytes of `raw`, which must hold at least that many.
+    @inlinable
     public init(prefixOf raw: UnsafeRawBufferPointer) {
         precondition(raw.count >= Hash.byteCount)
         var a: UInt64 = 0, b: UInt64 = 0, c: UInt32 = 0
@@ -46,11 +47,22 @@ public struct Hash: Hashable, Comparable, Sendable {
     }
 
     /// Reads a hash from exactly 20 bytes; nil for any other length.
+    @inlinable
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == Hash.byteCount else { return nil }
+        // Contiguous bytes (arrays, slices, buffers: every caller) are read in place.
+        if let h = bytes.withContiguousStorageIfAvailable({ Hash(prefixOf: UnsafeRawBufferPointer($0)) }) {
+            self = h
+            return
+        }
         let array = Array(bytes)
         self = array.withUnsafeBytes { Hash(prefixOf: $0) }
     }
+
+    /// The words are a cryptographic hash's bits already: the first is enough for a table
+    /// (`Hasher` is still seeded per process).
+    @inlinable
+    public func hash(into hasher: inout Hasher) { hasher.combine(w0) }
 
     /// The 20 bytes, most significant first.
     public var bytes: [UInt8] {

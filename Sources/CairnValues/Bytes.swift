@@ -92,7 +92,7 @@ struct ByteReader {
     }
 
     /// A length that must fit in what is left of the buffer.
-    mutating func length() throws(DecodeError) -> Int {
+    @inline(__always) mutating func length() throws(DecodeError) -> Int {
         let at = pos
         let n = try varint()
         guard n <= UInt64(remaining) else { throw DecodeError("length \(n) runs past the end", at: at) }
@@ -100,7 +100,7 @@ struct ByteReader {
     }
 
     /// A count of items each at least `minItemSize` bytes long, bounded by what is left.
-    mutating func count(minItemSize: Int) throws(DecodeError) -> Int {
+    @inline(__always) mutating func count(minItemSize: Int) throws(DecodeError) -> Int {
         let at = pos
         let n = try varint()
         guard n <= UInt64(remaining / max(1, minItemSize)) else { throw DecodeError("count \(n) exceeds the data", at: at) }

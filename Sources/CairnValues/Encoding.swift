@@ -330,6 +330,10 @@ extension ByteReader {
                 pos += 1
                 pos += try length()
                 return
+            case Tag.row.rawValue:
+                pos += 1
+                try skipCells(try count(minItemSize: 1), depth: depth, refs: refs)
+                return
             default: break
             }
         }
@@ -373,22 +377,47 @@ extension ByteReader {
             }
             try skipValue(depth: depth + 1, refs: refs)
         case .row:
-            // The walk of Table.forEachCellRange, without its closure (typed throws here).
-            let n = try count(minItemSize: 1)
-            for i in 0..<n {
-                if buf.count > pos && buf[pos] == Tag.missingCell.rawValue {
-                    guard i < n - 1 else { throw DecodeError("a row ends with a missing cell", at: pos) }
-                    pos += 1
-                } else {
-                    try skipValue(depth: depth + 1, refs: refs)
-                }
-            }
+            try skipCells(try count(minItemSize: 1), depth: depth, refs: refs)
         case .rowRef:
             refs?.pointee.append(try hash())
         case .missingCell:
             throw DecodeError("a missing-cell marker outside a row", at: at)
         case .blobNode, .listNode, .mapNode, .setNode:
             throw DecodeError("a tree node cannot appear inside a value", at: at)
+        }
+    }
+
+    /// Skips the `n` cells of a row (the walk of Table.forEachCellRange, without its closure):
+    /// the scalar cells, nearly all of a table's bytes, in this loop; the rest by `skipValue`.
+    /// sync and gc read every row of a store this way, for its references.
+    @inline(__always)
+    private mutating func skipCells(_ n: Int, depth: Int, refs: UnsafeMutablePointer<[Hash]>?) throws(DecodeError) {
+        var i = 0
+        while i < n {
+            guard pos < buf.count else { throw DecodeError("unexpected end of data", at: pos) }
+            switch buf[pos] {
+            case Tag.missingCell.rawValue:
+                guard i < n - 1 else { throw DecodeError("a row ends with a missing cell", at: pos) }
+                pos += 1
+            case Tag.null.rawValue, Tag.falseValue.rawValue, Tag.trueValue.rawValue:
+                pos += 1
+            case Tag.int.rawValue, Tag.counter.rawValue:
+                pos += 1
+                // A one-byte varint, the most common, without the general reader.
+                if pos < buf.count && buf[pos] & 0x80 == 0 { pos += 1 } else { _ = try varint() }
+            case Tag.string.rawValue:
+                pos += 1
+                if pos < buf.count && buf[pos] & 0x80 == 0 {
+                    let length = Int(buf[pos])
+                    guard length < buf.count - pos else { throw DecodeError("length \(length) runs past the end", at: pos) }
+                    pos += 1 + length
+                } else {
+                    pos += try length()
+                }
+            default:
+                try skipValue(depth: depth + 1, refs: refs)
+            }
+            i += 1
         }
     }
 }

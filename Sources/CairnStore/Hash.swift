@@ -59,10 +59,6 @@ public struct Hash: Hashable, Comparable, Sendable {
         self = array.withUnsafeBytes { Hash(prefixOf: $0) }
     }
 
-    /// The words are a cryptographic hash's bits already: the first is enough for a table
-    /// (`Hasher` is still seeded per process).
-    @inlinable
-    public func hash(into hasher: inout Hasher) { hasher.combine(w0) }
 
     /// The 20 bytes, most significant first.
     public var bytes: [UInt8] {

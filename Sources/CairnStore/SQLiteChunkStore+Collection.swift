@@ -13,9 +13,9 @@ public struct CollectionStart: Sendable {
     /// generation, or ``generation`` when no writer is live.
     public let keepFrom: Int64
     /// The chunks the mark starts from: every ref's target and the reflog's kept targets.
-    public let roots: [Hash]
+    public internal(set) var roots: [Hash]
     /// How many reflog entries the roots come from.
-    public let reflogEntries: Int
+    public internal(set) var reflogEntries: Int
     /// The newest reflog entry when the gc began: entries made since are not the gc's to drop.
     public let reflogNewest: Int64
 }
@@ -59,7 +59,7 @@ extension SQLiteChunkStore {
     static let collections = Locked(Set<String>())
 
     private func startCollection(keepingReflogSince cutoff: Int64) throws -> CollectionStart {
-        try withConnection { conn in
+        var start = try withConnection { conn in
             try conn.transaction {
                 let st = try conn.statement("SELECT generation, collecting FROM totals WHERE id = 0")
                 guard try st.step() else { throw StoreError.corruptStore(reason: "the totals row is missing") }
@@ -93,19 +93,27 @@ extension SQLiteChunkStore {
                 let refs = try conn.statement("SELECT hash FROM refs")
                 while try refs.step() { if let h = refs.hash(0) { roots.append(h) } }
                 refs.reset()
-                let log = try conn.statement("SELECT old, new FROM reflog WHERE time >= ? OR gen >= ?")
-                try log.bind(1, cutoff)
-                try log.bind(2, keepFrom)
-                var entries = 0
-                while try log.step() {
-                    entries += 1
-                    if let h = log.hash(0) { roots.append(h) }
-                    if let h = log.hash(1) { roots.append(h) }
-                }
-                log.reset()
                 let newest = try conn.scalarInt("SELECT coalesce(max(id), 0) FROM reflog") ?? 0
-                return CollectionStart(generation: generation, keepFrom: keepFrom, roots: roots, reflogEntries: entries,
+                return CollectionStart(generation: generation, keepFrom: keepFrom, roots: roots, reflogEntries: 0,
                                        reflogNewest: newest)
+            }
+        }
+        // The reflog's roots, read after that write and outside it, so writers do not wait for
+        // a scan of the whole reflog: its entries up to `newest` are fixed (only gc deletes
+        // them), and a move made since stamped its target, as `collecting` is set.
+        return try withReaderConnection { conn in
+            try conn.transaction(immediate: false) {
+                let log = try conn.statement("SELECT old, new FROM reflog WHERE id <= ? AND (time >= ? OR gen >= ?)")
+                try log.bind(1, start.reflogNewest)
+                try log.bind(2, cutoff)
+                try log.bind(3, start.keepFrom)
+                defer { log.reset() }
+                while try log.step() {
+                    start.reflogEntries += 1
+                    if let h = log.hash(0) { start.roots.append(h) }
+                    if let h = log.hash(1) { start.roots.append(h) }
+                }
+                return start
             }
         }
     }
@@ -168,19 +176,43 @@ extension SQLiteChunkStore {
     @discardableResult
     public func endCollection(_ start: CollectionStart, droppingReflogBefore cutoff: Int64) throws -> Int {
         defer { Self.collections.withLock { _ = $0.remove(path) } }
-        return try withConnection { conn in
-            try conn.transaction {
-                let drop = try conn.statement("DELETE FROM reflog WHERE time < ? AND gen < ? AND id <= ?")
-                try drop.bind(1, cutoff)
-                try drop.bind(2, start.keepFrom)
-                try drop.bind(3, start.reflogNewest)
-                try drop.step()
-                let dropped = conn.changes
-                let clear = try conn.statement("UPDATE totals SET collecting = 0 WHERE id = 0 AND collecting = ?")
-                try clear.bind(1, Int64(getpid()))
-                try clear.step()
-                return dropped
+        // Which entries go, found by a scan outside any write; then deleted by id, 512 to a
+        // transaction, so writers wait for no scan of the reflog.
+        let doomed: [Int64] = try withReaderConnection { conn in
+            try conn.transaction(immediate: false) {
+                let find = try conn.statement("SELECT id FROM reflog WHERE id <= ? AND time < ? AND gen < ?")
+                try find.bind(1, start.reflogNewest)
+                try find.bind(2, cutoff)
+                try find.bind(3, start.keepFrom)
+                defer { find.reset() }
+                var ids: [Int64] = []
+                while try find.step() { ids.append(find.int(0)) }
+                return ids
             }
+        }
+        return try withConnection { conn in
+            var dropped = 0
+            var from = 0
+            repeat {
+                let part = doomed[from..<min(doomed.count, from + 512)]
+                from += part.count
+                try conn.transaction {
+                    let drop = try conn.statement("DELETE FROM reflog WHERE id = ?")
+                    for id in part {
+                        drop.reset()
+                        try drop.bind(1, id)
+                        try drop.step()
+                        dropped += conn.changes
+                    }
+                    drop.reset()
+                    if from >= doomed.count {
+                        let clear = try conn.statement("UPDATE totals SET collecting = 0 WHERE id = 0 AND collecting = ?")
+                        try clear.bind(1, Int64(getpid()))
+                        try clear.step()
+                    }
+                }
+            } while from < doomed.count
+            return dropped
         }
     }
 

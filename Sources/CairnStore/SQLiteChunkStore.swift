@@ -198,6 +198,13 @@ public final class SQLiteChunkStore: ChunkStore, LocalSettings, @unchecked Senda
     // MARK: - Access under the lock
 
     /// Runs `body` with the connection, holding the lock, translating SQLite errors.
+    /// Runs `body` on an idle reader's connection, its errors translated as the writer's are.
+    func withReaderConnection<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        try readers.withReader { reader in
+            do { return try body(reader.connection) } catch { throw Self.translate(error, path: path) }
+        }
+    }
+
     func withConnection<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
         try lock.withLock {
             guard let conn = connection else { throw StoreError.io("the store is closed") }

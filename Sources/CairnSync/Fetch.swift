@@ -33,18 +33,22 @@ extension SyncSession {
     func fetch(prune: Bool = false, createBranches: Bool = false, haveChunks: [Hash] = [],
                alsoMove: (Repository, [String: Hash]) throws -> [RefMove]) async throws -> FetchReport {
         SyncTrace.mark("fetch: start")
-        // This remote's tracking refs first: the commits it surely knows.
+        // This remote's tracking refs first (the commits it surely knows), then this store's
+        // branches and tags: with `fetch-refs` the remote sends what its refs reach beyond these.
         var haves = try trackedHeads()
-        let tracked = Set(haves)
-        haves += try repo.branches().map(\.commit).filter { !tracked.contains($0) }
+        var known = Set(haves)
+        for h in try repo.branches().map(\.commit) + repo.tags().map(\.commit) where known.insert(h).inserted { haves.append(h) }
         let r = ChunkReceiver(store: chunks)
         let progress = self.progress
         r.progress = { [weak r] c, b in
             progress?(SyncProgress(chunks: c, totalChunks: r?.expectedChunks ?? 0, bytes: b))
         }
         // The refs and what they reach, in one exchange where the remote can (docs/protocol.md).
-        let refs = try await remote.fetchRefs(FetchRequest(wants: [], haves: Array(haves.prefix(1024)), haveChunks: haveChunks),
-                                              into: r)
+        // More heads than a fetch may name: the refs are listed first, and only the targets this
+        // store lacks are asked for, so nothing it holds is sent again.
+        let request = FetchRequest(wants: [], haves: Array(haves.prefix(Self.maxHaves)), haveChunks: haveChunks)
+        let refs = haves.count <= Self.maxHaves ? try await remote.fetchRefs(request, into: r)
+            : try await remote.fetchRefsByListing(FetchRequest(wants: [], haves: Array(haves.prefix(1024)), haveChunks: haveChunks), into: r)
         SyncTrace.mark("fetch: received")
         var report = FetchReport()
         let receiver: ChunkReceiver? = r.chunks + r.pendingCount > 0 ? r : nil
@@ -108,6 +112,9 @@ extension SyncSession {
         SyncTrace.mark("fetch: stored, refs moved")
         return report
     }
+
+    /// The most haves a fetch request names (docs/protocol.md, Limits).
+    static let maxHaves = 4096
 
     // MARK: Pull
 

@@ -49,11 +49,12 @@ public final class StoreService: @unchecked Sendable {
     }
 
     /// What a `fetch-refs` answers: the branches and tags, and the batches of a fetch whose wants
-    /// are their targets (after `request.wants`).
+    /// are their targets (after `request.wants`), but for those among the haves: the client has
+    /// those, and a want that is a have would have the planner walk down to it for nothing.
     public func fetchRefsBatches(_ request: FetchRequest) async throws -> (refs: [(name: String, hash: Hash)], batches: ChunkBatches) {
         let listed = try refs()
         var wants = request.wants
-        var seen = Set(wants)
+        var seen = Set(wants).union(request.haves)
         for r in listed where seen.insert(r.hash).inserted { wants.append(r.hash) }
         let batches = wants.isEmpty ? ChunkBatches.empty
             : try await fetchBatches(FetchRequest(wants: wants, haves: request.haves, haveChunks: request.haveChunks))

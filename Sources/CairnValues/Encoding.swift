@@ -392,6 +392,8 @@ extension ByteReader {
     /// sync and gc read every row of a store this way, for its references.
     @inline(__always)
     private mutating func skipCells(_ n: Int, depth: Int, refs: UnsafeMutablePointer<[Hash]>?) throws(DecodeError) {
+        // The cells sit one level down, as `skipValue(depth: depth + 1)` would check.
+        if n > 0 && depth + 1 >= Format.maxDepth { throw DecodeError("values nest too deeply", at: pos) }
         var i = 0
         while i < n {
             guard pos < buf.count else { throw DecodeError("unexpected end of data", at: pos) }

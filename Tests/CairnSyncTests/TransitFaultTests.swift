@@ -3,7 +3,7 @@ import CairnStore
 import CairnValues
 import CairnVersioning
 @testable import CairnSync
-import CairnRemote
+@testable import CairnRemote
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -63,7 +63,7 @@ final class Relay: @unchecked Sendable {
         try a.commit("one")
         _ = try await a.session(HTTPRemote(url: server.url + "/hub", token: nil)).push(branch: "main")
 
-        // Each fetch answer gets one byte flipped at a different place, the first three times.
+        // Each fetch answer gets one byte flipped at a different place, the first four times.
         let flips = Locked(0)
         let target = server.url
         let relay = try await Relay { req in
@@ -71,9 +71,12 @@ final class Relay: @unchecked Sendable {
             return try await Relay.forward(req, to: target) { bytes in
                 guard isFetch else { return bytes }
                 let n = flips.withLock { v -> Int in v += 1; return v }
-                guard n <= 3, bytes.count > 100 else { return bytes }
+                guard n <= 4, bytes.count > 100 else { return bytes }
                 var b = bytes
-                let at = [bytes.count / 2, 7, bytes.count - 3][n - 1]
+                // The middle, the ref list (a `fetch-refs` answer starts with it), the end, and
+                // the chunk stream's magic right after the ref list.
+                let list = Int(bytes[0]) << 24 | Int(bytes[1]) << 16 | Int(bytes[2]) << 8 | Int(bytes[3])
+                let at = [bytes.count / 2, 7, bytes.count - 3, 4 + list + 2][n - 1]
                 b[at] ^= 0x10
                 return b
             }
@@ -82,7 +85,7 @@ final class Relay: @unchecked Sendable {
         let b = try TempStore()
         let remote = HTTPRemote(url: relay.url + "/hub", token: nil)
         remote.retries = 0
-        for _ in 0..<3 {
+        for _ in 0..<4 {
             do {
                 _ = try await b.session(remote).fetch()
                 Issue.record("a corrupted answer was taken")
@@ -135,6 +138,59 @@ final class Relay: @unchecked Sendable {
         #expect(pulled.merge.kind == .fastForward)
         #expect(try b.chunks.ref("heads/main") == a.chunks.ref("heads/main"))
         #expect(asked.withLock { Array($0.dropFirst(3)) } == ["/hub/refs", "/hub/fetch"])
+    }
+
+    /// The ref list at the head of a `fetch-refs` answer, however the answer's buffers cut it.
+    @Test func theRefListPrefixIsReadAcrossBuffers() throws {
+        let refs = [(name: "heads/main", hash: Hash(of: [1])), (name: "tags/v1", hash: Hash(of: [2]))]
+        let answer = Wire.encodeRefListPrefix(refs) + Wire.streamHeader() + [0, 0, 0, 0, 0]
+        for cut in [1, 3, 4, 5, 30, answer.count - 6, answer.count - 1] {
+            var p = RefListPrefix(expected: true)
+            let first = try p.take(answer[..<cut])
+            let rest = try p.take(answer[cut...])
+            let after = (first ?? []) + (rest ?? [])
+            #expect(p.refs?.map(\.name) == ["heads/main", "tags/v1"], "cut at \(cut)")
+            #expect(p.refs?.map(\.hash) == refs.map(\.hash))
+            #expect(after == Array(answer[(answer.count - 10)...]), "cut at \(cut)")
+        }
+        // An empty list, a list cut short, a length past the limit, a list that is no ref list.
+        var empty = RefListPrefix(expected: true)
+        #expect(try empty.take(Wire.encodeRefListPrefix([])) == [])
+        #expect(empty.refs?.isEmpty == true)
+        var short = RefListPrefix(expected: true)
+        #expect(try short.take(Array(Wire.encodeRefListPrefix(refs).dropLast())) == nil)
+        #expect(short.refs == nil)
+        var huge = RefListPrefix(expected: true)
+        #expect(throws: WireError.self) { _ = try huge.take([0xFF, 0xFF, 0xFF, 0xFF]) }
+        var garbage = RefListPrefix(expected: true)
+        #expect(throws: WireError.self) { _ = try garbage.take([0, 0, 0, 3, 0x41, 0x42, 0x0A]) }
+    }
+
+    /// A tag no branch reaches comes once: the next fetch names it as a have, and the server
+    /// sends nothing again.
+    @Test func aSecondFetchSendsNothingAgain() async throws {
+        let folder = try ServerFolder()
+        let server = try await TestServer(directory: folder.root)
+        defer { Task { await server.stop() } }
+        let url = server.url + "/hub"
+        let a = try TempStore()
+        try a.putMap("big", count: 3000)
+        let one = try a.commit("one")
+        try a.repo.createBranch("side", at: one.hash)
+        try a.repo.checkout("side")
+        try a.set("/big/k00000001", .string("side"))
+        let side = try a.commit("side")
+        try a.chunks.compareAndSwapRef("tags/v1", expected: nil, new: side.hash)
+        try a.repo.checkout("main")
+        _ = try await a.session(HTTPRemote(url: url, token: nil)).push(branch: "main", tags: true)
+        let b = try TempStore()
+        _ = try await b.session(HTTPRemote(url: url, token: nil)).fetch()
+        #expect(try b.chunks.ref("tags/v1") == side.hash)
+        let again = HTTPRemote(url: url, token: nil)
+        let report = try await b.session(again).fetch()
+        #expect(report.chunksReceived == 0)
+        #expect(again.counters.requests == 1)
+        #expect(again.counters.received < 512, "\(again.counters.received) bytes for a fetch with nothing new")
     }
 
     @Test func aServerOfAnotherProtocolVersionOrNoCairnServerIsRefusedClearly() async throws {

@@ -652,6 +652,13 @@ struct DocGen {
         #expect(try !g.repo.isAncestor(g.commits["a2"]!, of: g.commits["b3"]!))
         try g.commit("other", parents: [])
         #expect(try g.repo.mergeBases(g.commits["other"]!, g.commits["a3"]!).isEmpty)
+        // A parent is judged from the descendant alone: first and second parents alike.
+        #expect(try g.repo.isAncestor(g.commits["a2"]!, of: g.commits["a3"]!))
+        #expect(try g.repo.isAncestor(g.commits["b1"]!, of: g.commits["a3"]!))
+        #expect(try !g.repo.isAncestor(g.commits["a3"]!, of: g.commits["a2"]!))
+        #expect(try !g.repo.isAncestor(g.commits["other"]!, of: g.commits["a3"]!))
+        // An unknown descendant is an unknown revision, as before.
+        #expect(throws: RepositoryError.self) { _ = try g.repo.isAncestor(g.commits["a2"]!, of: Hash(of: [1, 2, 3])) }
     }
 
     /// On random DAGs the walk agrees with the definition: common ancestors none of which is

@@ -54,14 +54,25 @@ final class Relay: @unchecked Sendable {
 }
 
 @Suite(.serialized) struct TransitFaultTests {
-    @Test func aResponseCorruptedInTransitFailsTheFetchAndMovesNoRef() async throws {
+    /// A server, and a store that pushed a 3,000-entry map to its store `hub` as `main`.
+    static func servedMap() async throws -> (folder: ServerFolder, server: TestServer, a: TempStore) {
         let folder = try ServerFolder()
         let server = try await TestServer(directory: folder.root)
-        defer { Task { await server.stop() } }
-        let a = try TempStore()
-        try a.putMap("big", count: 3000)
-        try a.commit("one")
-        _ = try await a.session(HTTPRemote(url: server.url + "/hub", token: nil)).push(branch: "main")
+        do {
+            let a = try TempStore()
+            try a.putMap("big", count: 3000)
+            try a.commit("one")
+            _ = try await a.session(HTTPRemote(url: server.url + "/hub", token: nil)).push(branch: "main")
+            return (folder, server, a)
+        } catch {
+            await server.stop()
+            throw error
+        }
+    }
+
+    @Test func aResponseCorruptedInTransitFailsTheFetchAndMovesNoRef() async throws {
+        let (folder, server, a) = try await Self.servedMap()
+        defer { withExtendedLifetime(folder) { Task { await server.stop() } } }
 
         // Each fetch answer gets one byte flipped at a different place, the first four times.
         let flips = Locked(0)
@@ -106,13 +117,8 @@ final class Relay: @unchecked Sendable {
     /// lets a server that predates an endpoint): the client lists the refs and fetches, in two
     /// requests, and asks that server no more.
     @Test func aServerWithoutFetchRefsIsAskedForRefsThenChunks() async throws {
-        let folder = try ServerFolder()
-        let server = try await TestServer(directory: folder.root)
-        defer { Task { await server.stop() } }
-        let a = try TempStore()
-        try a.putMap("big", count: 3000)
-        try a.commit("one")
-        _ = try await a.session(HTTPRemote(url: server.url + "/hub", token: nil)).push(branch: "main")
+        let (folder, server, a) = try await Self.servedMap()
+        defer { withExtendedLifetime(folder) { Task { await server.stop() } } }
         let target = server.url
         let asked = Locked<[String]>([])
         let relay = try await Relay { req in

@@ -78,13 +78,20 @@ final class ObjectRows {
         builder = UnsortedMapBuilder(store: store, directory: tempDirectory, duplicates: .refuse)
     }
 
-    private func column(_ name: UnsafeRawBufferPointer, expected: Int, lastOrder: [Int]) -> Int {
+    /// The column of field `name`, made when it is new. Past ``TableImport/maxColumns`` a new
+    /// field is refused, as a CSV header that wide is: every row holds a cell (at least a byte)
+    /// for each column before its last, so rows each naming one more field would cost time
+    /// and space that grow with the square of the lines.
+    private func column(_ name: UnsafeRawBufferPointer, expected: Int, lastOrder: [Int], at what: String) throws -> Int {
         if expected < lastOrder.count, nameBytes[lastOrder[expected]].withUnsafeBytes({ $0.elementsEqual(name) }) {
             return lastOrder[expected]
         }
         let bytes = Array(name)
         if let c = byName[bytes] { return c }
         let c = names.count
+        guard c < TableImport.maxColumns else {
+            throw ImportError("\(what): a field beyond the \(TableImport.maxColumns) distinct fields a table may have")
+        }
         let s = String(decoding: bytes, as: UTF8.self)
         names.append(s)
         nameBytes.append(bytes)
@@ -127,7 +134,7 @@ final class ObjectRows {
         var keyRefs: [Range<Int>] = []
         var cellRefs: [Range<Int>] = []
         try parser.forEachField(appendingTo: &values, refs: &refs) { name, value, valueRefs in
-            let c = column(name, expected: order.count, lastOrder: last)
+            let c = try column(name, expected: order.count, lastOrder: last, at: what)
             order.append(c)
             switch place[c] {
             case .key(let k):

@@ -113,6 +113,24 @@ extension CLIRunner {
         expectOneLineError(m, contains: "1000000 columns, over the 65536", "CSV with a million columns")
     }
 
+    /// Fields past the 65,536 columns a table may have are refused, in one object or one new
+    /// field a line (which would otherwise cost time growing with the square of the lines).
+    @Test func ndjsonTooManyDistinctFields() throws {
+        let ws = try initializedWorkspace()
+        let n = 70_000
+        let wide = try ws.stream("wide.ndjson", [
+            { Array(("{\"id\": 1, " + (0..<n).map { "\"f\($0)\": 1" }.joined(separator: ", ") + "}\n").utf8) },
+        ])
+        expectOneLineError(try ws.measured("import", wide, "--table", "t", "--key", "id"),
+                           contains: "line 1: a field beyond the 65536 distinct fields", "NDJSON with 70,000 fields in one object")
+        // A few rows of many fields each, then one more new field: refused at that line.
+        let spread = try ws.stream("spread.ndjson", (0..<4).map { r in
+            { Array(("{\"id\": \(r), " + (0..<(r < 3 ? 30_000 : 1)).map { "\"r\(r)f\($0)\": 1" }.joined(separator: ", ") + "}\n").utf8) }
+        })
+        expectOneLineError(try ws.measured("import", spread, "--table", "t", "--key", "id"),
+                           contains: "line 3: a field beyond the 65536 distinct fields", "NDJSON whose lines add fields past the limit")
+    }
+
     @Test func ndjsonHugeLine() throws {
         let ws = try initializedWorkspace()
         let f = try ws.stream("big.ndjson", [{ Array("{\"id\": 1, \"s\": \"".utf8) }] + megabytes(Self.big, of: 0x63) + [{ Array("\"}\n{\"id\": 2}\n".utf8) }])

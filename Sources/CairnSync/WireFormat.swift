@@ -87,9 +87,8 @@ public enum Wire {
     }
 
     public static func decodeRefs(_ bytes: [UInt8]) throws(WireError) -> [(name: String, hash: Hash)] {
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw .malformed("the ref list is not UTF-8") }
         var out: [(name: String, hash: Hash)] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+        for line in try lines(of: bytes, "the ref list") {
             guard let space = line.firstIndex(of: " "), let h = Hash(String(line[..<space])) else {
                 throw .malformed("a ref line is not 'HASH NAME': \(line.prefix(80))")
             }
@@ -110,6 +109,17 @@ public enum Wire {
 
     /// The longest ref list a client reads (a million refs of 60 bytes).
     public static let maxRefListBytes = 64 << 20
+
+    /// The LF-terminated lines of a text answer, split on the byte 0x0A (a CR before it stays
+    /// in the line, as the grammar says), each valid UTF-8.
+    static func lines(of bytes: [UInt8], _ what: String) throws(WireError) -> [Substring] {
+        var out: [Substring] = []
+        for piece in bytes.split(separator: 0x0A, omittingEmptySubsequences: true) {
+            guard let line = String(validating: piece, as: UTF8.self) else { throw .malformed("\(what) is not UTF-8") }
+            out.append(Substring(line))
+        }
+        return out
+    }
 
     // MARK: Fetch requests
 
@@ -171,9 +181,8 @@ public enum Wire {
     }
 
     public static func decodeResults(_ bytes: [UInt8]) throws(WireError) -> [RefUpdateResult] {
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw .malformed("the push answer is not UTF-8") }
         var out: [RefUpdateResult] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+        for line in try lines(of: bytes, "the push answer") {
             let parts = line.split(separator: " ")
             if parts.count == 2, parts[0] == "ok" {
                 out.append(RefUpdateResult(name: String(parts[1]), outcome: .ok))

@@ -44,11 +44,12 @@ extension SyncSession {
             progress?(SyncProgress(chunks: c, totalChunks: r?.expectedChunks ?? 0, bytes: b))
         }
         // The refs and what they reach, in one exchange where the remote can (docs/protocol.md).
-        // More heads than a fetch may name: the refs are listed first, and only the targets this
-        // store lacks are asked for, so nothing it holds is sent again.
+        // With more heads than that names (the server reads each have's commit), the refs are
+        // listed first and only the targets this store lacks are asked for, the first 1,024
+        // heads as haves: nothing it holds is sent again.
         let request = FetchRequest(wants: [], haves: Array(haves.prefix(Self.maxHaves)), haveChunks: haveChunks)
         let refs = haves.count <= Self.maxHaves ? try await remote.fetchRefs(request, into: r)
-            : try await remote.fetchRefsByListing(FetchRequest(wants: [], haves: Array(haves.prefix(1024)), haveChunks: haveChunks), into: r)
+            : try await remote.fetchRefsByListing(request, into: r)
         SyncTrace.mark("fetch: received")
         var report = FetchReport()
         let receiver: ChunkReceiver? = r.chunks + r.pendingCount > 0 ? r : nil
@@ -113,8 +114,8 @@ extension SyncSession {
         return report
     }
 
-    /// The most haves a fetch request names (docs/protocol.md, Limits).
-    static let maxHaves = 4096
+    /// The most haves a fetch request here names (a server takes up to 4,096, docs/protocol.md).
+    static let maxHaves = 1024
 
     // MARK: Pull
 

@@ -199,6 +199,27 @@ final class Relay: @unchecked Sendable {
         #expect(again.counters.received < 512, "\(again.counters.received) bytes for a fetch with nothing new")
     }
 
+    /// A store with more heads than a fetch names as haves lists the refs first and asks only
+    /// for the targets it lacks: two requests, and nothing it holds sent again.
+    @Test func aStoreWithManyHeadsListsTheRefsFirst() async throws {
+        let (folder, server, a) = try await Self.servedMap()
+        defer { withExtendedLifetime(folder) { Task { await server.stop() } } }
+        let b = try TempStore()
+        for i in 0..<1100 {
+            let c = Chunk(Array("a head of b's own \(i)".utf8))
+            try b.chunks.put([ChunkWrite(c)])
+            _ = try b.chunks.compareAndSwapRef("tags/t\(i)", expected: nil, new: c.hash)
+        }
+        let first = HTTPRemote(url: server.url + "/hub", token: nil)
+        _ = try await b.session(first).fetch()
+        #expect(try b.chunks.ref("remotes/origin/main") == a.chunks.ref("heads/main"))
+        #expect(first.counters.requests == 2, "refs, then fetch")
+        let again = HTTPRemote(url: server.url + "/hub", token: nil)
+        let report = try await b.session(again).fetch()
+        #expect(report.chunksReceived == 0)
+        #expect(again.counters.requests == 1, "refs only: every target is here")
+    }
+
     @Test func aServerOfAnotherProtocolVersionOrNoCairnServerIsRefusedClearly() async throws {
         let other = try await Relay { _ in
             var h = HTTPFields()

@@ -32,6 +32,19 @@ import Testing
         return p
     }
 
+    /// Runs `cairn gc --prune=now` through `cli` again and again while `other` runs, each
+    /// expected to succeed; waits for `other` and returns how many gcs ran.
+    func collectWhileRunning(_ other: Process, _ cli: CLIRunner) throws -> Int {
+        var gcs = 0
+        while other.isRunning {
+            let r = try cli.run("gc", "--prune=now")
+            #expect(r.code == 0, "\(r.stderr)")
+            gcs += 1
+        }
+        other.waitUntilExit()
+        return gcs
+    }
+
     /// Runs `processes` shell loops at once, each (with `P` = its number and `env(P)`) setting
     /// a key of its own and committing, again and again for about two seconds; returns the
     /// lines each printed for what succeeded: `set pP-i`, `commit pP-i`.
@@ -168,13 +181,7 @@ import Testing
             done
             """
         let writer = try startScript(script, in: ws.path)
-        var gcs = 0
-        while writer.isRunning {
-            let r = try cli.run("gc", "--prune=now")
-            #expect(r.code == 0, "\(r.stderr)")
-            gcs += 1
-        }
-        writer.waitUntilExit()
+        let gcs = try collectWhileRunning(writer, cli)
         #expect(writer.terminationStatus == 0)
         #expect(gcs > 1)
         #expect(try cli.run("gc", "--prune=now").code == 0)
@@ -238,13 +245,7 @@ import Testing
             done
             """
         let client = try startScript(script, in: ws.path + "/a", env: ["URL": server.url])
-        var gcs = 0
-        while client.isRunning {
-            let r = try hub.run("gc", "--prune=now")
-            #expect(r.code == 0, "\(r.stderr)")
-            gcs += 1
-        }
-        client.waitUntilExit()
+        let gcs = try collectWhileRunning(client, hub)
         #expect(client.terminationStatus == 0, "a push or clone failed while gc ran")
         #expect(gcs > 1)
         server.stop()
